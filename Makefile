@@ -1,0 +1,53 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+PY       ?= python3
+VENV     := .venv
+VPY      := $(VENV)/bin/python
+STAMP    := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export GRADIO_ANALYTICS_ENABLED := False
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: run test ingest bench evals install browser clean
+
+$(VPY):
+	$(PY) -m venv $(VENV)
+	$(VPY) -m pip install -q -U pip
+
+# torch first: the pinned CPU wheel lies on this disk; an unpinned torch pulls a multi-GB CUDA build.
+$(STAMP): $(VPY) pyproject.toml
+	$(VPY) -m pip install -q torch==2.13.0
+	$(VPY) -m pip install -q -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian's chromium + CJK fonts for the browser tests (root only; otherwise the browser tests skip and say why).
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "noto.*cjk"; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk) >/dev/null 2>&1 \
+	      || echo "warning: could not install chromium; browser tests will be skipped"; \
+	  else echo "warning: not root, cannot apt-get install chromium; browser tests will be skipped"; fi; \
+	fi
+
+run: install
+	$(VPY) app.py
+
+ingest: install
+	$(VPY) -m ingest
+
+bench: install
+	$(VPY) -m evals.bench ingest
+	$(VPY) -m evals.bench embed
+
+evals: install
+	$(VPY) -m evals run
+
+test: install browser
+	$(VPY) -m pytest -q -p no:cacheprovider tests; rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+clean:
+	rm -rf $(VENV) .npcqa

