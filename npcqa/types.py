@@ -126,12 +126,13 @@ class Answer:
     mode: str = "extractive"
     notice: str = ""  # e.g. why an LLM answer fell back to extractive
     verification: dict[str, Any] | None = None
+    relevance: dict[str, float] = field(default_factory=dict)  # scores the refusal decision used
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "question": self.question, "answer": self.answer, "refused": self.refused,
             "citations": [c.to_json() for c in self.citations], "timings_ms": self.timings_ms,
-            "suggestions": self.suggestions, "mode": self.mode,
+            "suggestions": self.suggestions, "mode": self.mode, "relevance": self.relevance,
         }
         if self.notice:
             out["notice"] = self.notice

