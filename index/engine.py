@@ -15,11 +15,11 @@ from pathlib import Path
 from index.answer import ExtractiveGenerator, locator_label
 from index.embedding import Embedder, make_embedder
 from index.keyword import KeywordIndex, sync_keyword_index
-from index.normalize import Query, normalize
+from index.normalize import Query, alias_tables, normalize
 from index.retrieve import ArticleRetriever, DenseRetriever, Filters, FusionRetriever, KeywordRetriever
 from index.store import ChunkStore
 from npcqa.settings import Settings
-from npcqa.text import keywords, to_simplified
+from npcqa.text import content_words, to_simplified
 from npcqa.types import Answer, Chunk
 
 MAX_QUESTION_CHARS = 2000
@@ -130,12 +130,22 @@ class Engine:
 
     # ---------------------------------------------------------------- answering
     def relevance(self, q: Query, ranked: list[tuple[Chunk, float]]) -> Relevance:
-        qkw = keywords(q.text)
-        total = sum(len(k) for k in qkw) or 1
+        """How much of the question the best chunks speak about (a word counts when it, or its alias
+        expansion, or most of its characters' bigrams appear in the chunk)."""
+        words = content_words(q.text)
+        _, terms = alias_tables()
+        total = sum(len(w) for w in words) or 1
         cov = 0.0
         for c, _ in ranked[:3]:
             t = c.embed_text
-            cov = max(cov, sum(len(k) for k in qkw if k in t) / total)
+            got = 0.0
+            for w in words:
+                if w in t or (w in terms and any(x in t for x in terms[w].split())):
+                    got += len(w)
+                elif len(w) >= 3:
+                    grams = [w[i: i + 2] for i in range(len(w) - 1)]
+                    got += len(w) * sum(g in t for g in grams) / len(grams) * 0.5
+            cov = max(cov, got / total)
         dense_hits = self.fusion.last.get("dense") or []
         dense = max((s for _, s in dense_hits[:3]), default=0.0)
         return Relevance(cov, dense)
@@ -169,6 +179,17 @@ class Engine:
         ans.timings_ms = {"retrieve": round((t1 - t0) * 1000, 1), "answer": round((time.perf_counter() - t1) * 1000, 1)}
         ans.relevance = rel.to_json()
         return ans
+
+    def ask_stream(self, question: str, filters: Filters | None = None, history: list[str] | None = None):
+        """Yield ``("delta", text)`` pieces, then ``("final", Answer)``.
+
+        Extractive answers are ready at once and are streamed line by line; the LLM layer
+        (index.llm) streams tokens through the same events.
+        """
+        ans = self.ask(question, filters=filters, history=history)
+        for line in ans.answer.splitlines(keepends=True):
+            yield "delta", line
+        yield "final", ans
 
     def should_refuse(self, rel: Relevance) -> bool:
         return rel.coverage < self.thresholds["coverage"] and rel.dense < self.thresholds["dense"]

@@ -10,7 +10,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from npcqa.text import cn_to_int, to_simplified
+from npcqa.text import cn_to_int, int_to_cn, to_simplified
 
 _ALIASES = Path(__file__).with_name("aliases.toml")
 _NUM = r"[零〇一二三四五六七八九十百千两\d]+"
@@ -28,8 +28,12 @@ class Query:
 
 
 @functools.lru_cache(maxsize=1)
+def _data() -> dict:
+    return tomllib.loads(_ALIASES.read_text(encoding="utf-8"))
+
+
 def alias_tables() -> tuple[dict[str, str], dict[str, str]]:
-    data = tomllib.loads(_ALIASES.read_text(encoding="utf-8"))
+    data = _data()
     return dict(data.get("laws", {})), dict(data.get("terms", {}))
 
 
@@ -49,14 +53,21 @@ def _find_longest(text: str, keys: list[str]) -> list[tuple[int, int, str]]:
 
 
 def law_short_name(title: str) -> str:
-    """中华人民共和国各级人民代表大会常务委员会监督法 → 监督法 (the shortest alias mapping to it)."""
-    laws, _ = alias_tables()
-    names = [k for k, v in laws.items() if v == title]
-    return min(names, key=len) if names else title.removeprefix("中华人民共和国")
+    """中华人民共和国各级人民代表大会常务委员会监督法 → 监督法 (the [display] table, else drop the prefix)."""
+    return _data().get("display", {}).get(title) or title.removeprefix("中华人民共和国")
+
+
+def _canonical_article(m: re.Match) -> str:
+    n = cn_to_int(m.group(1))
+    if not n:
+        return m.group(0)
+    suffix = re.sub(r"\s+", "", m.group(2) or "")
+    return f"第{int_to_cn(n)}条{suffix}"
 
 
 def normalize(question: str, known_titles: set[str] | None = None) -> Query:
     text = re.sub(r"\s+", " ", to_simplified(question)).strip()
+    text = ARTICLE_REF.sub(_canonical_article, text)  # 第 25 条 → 第二十五条, as articles are numbered
     laws, terms = alias_tables()
     keys = list(laws) + [t for t in (known_titles or ()) if t not in laws]
     titles: list[str] = []

@@ -98,7 +98,6 @@ _OPINION_LEVELS = [
     re.compile(r"^[（(][一二三四五六七八九十]+[）)]"),
     re.compile(r"^\d+[.．、]\s*(?!\d)"),
 ]
-_REPORT_ORDINAL = re.compile(r"^(0?\d{1,2}|[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[）)])")
 _SENT_END_CHARS = "。！？；!?;"
 
 
@@ -112,7 +111,9 @@ def _opinion_level(line: str) -> int | None:
 def _is_report_heading(line: str) -> bool:
     """Short line that does not end a sentence: 主要做法 / 强化政治引领，着力打造… / 一、以管理… / 01."""
     s = line.strip()
-    if not s or len(s) > 40:
+    if re.fullmatch(r"0?\d{1,2}", s):  # "01": the ordinal line of a scraped subhead
+        return True
+    if not s or len(s) > 40 or sum("\u4e00" <= ch <= "\u9fff" for ch in s) < 2:
         return False
     if any(ch in s for ch in "。！？"):
         return False
@@ -128,6 +129,8 @@ class Section:
 def _sections(lines: list[str], heading_level, merge_runs: bool = False) -> list[Section]:
     """Group paragraphs under headings; ``heading_level(line)`` → level int or None.
 
+    A heading's own line stays in its section's text (headings carry facts: "（三）严格办理时限。
+    承办单位应当…"); a numbered line that is one long sentence is a list item, not a heading.
     With ``merge_runs`` (reports), consecutive heading lines of one level form one heading:
     scraped pages often break a subhead over lines ("01" / "坚持…" / "持续推动…")."""
     stack: list[str] = []
@@ -135,26 +138,32 @@ def _sections(lines: list[str], heading_level, merge_runs: bool = False) -> list
     pending_heading = False
     for line in lines:
         lvl = heading_level(line)
+        head = line
+        if lvl is not None:
+            m = re.search(r"[。！？；]", line)
+            if m:
+                # "（三）严格办理时限。承办单位应当…": a short title sentence, then its body;
+                # "1. 各乡镇……公布。" or "3. 代表对答复不满意的，…；…": a list item, not a heading
+                if line[m.start()] == "。" and m.end() < len(line) and m.start() <= 25:
+                    head = line[: m.start()]
+                else:
+                    lvl = None
         if lvl is None:
             sections[-1].paras.append(line)
             pending_heading = False
             continue
-        # a heading that ends its own sentence ("一、总体要求。正文…") keeps its body as a paragraph
-        head, body = line, ""
-        m = re.search(r"[。！？]", line)
-        if m and m.end() < len(line):
-            head, body = line[: m.end()], line[m.end():].strip()
         if merge_runs and pending_heading and stack and lvl == len(stack) - 1:
-            # consecutive heading lines of a report ("01" / "坚持…" / "持续推动…") form one heading
             stack[-1] = f"{stack[-1]} {head}".strip()
+            sections[-1].path = list(stack)
+            sections[-1].paras.append(line)
         else:
             del stack[lvl:]
             stack.append(head)
-        sections.append(Section(path=list(stack)))
-        if body:
-            sections[-1].paras.append(body)
-        pending_heading = not body
-    return [s for s in sections if s.paras]
+            sections.append(Section(path=list(stack), paras=[line]))
+        pending_heading = True
+    # a section holding nothing but its short heading adds no text of its own
+    return [s for s in sections if s.paras and not (len(s.paras) <= 2 and all(
+        len(p) <= 40 and not re.search(r"[。！？；]", p) for p in s.paras) and s.path)]
 
 
 def _pack(sentences: list[str], target: int = TARGET, hard_max: int = HARD_MAX) -> list[str]:
@@ -183,8 +192,11 @@ def _pack(sentences: list[str], target: int = TARGET, hard_max: int = HARD_MAX) 
 def _section_chunks(doc: Document, sections: list[Section]) -> list[Chunk]:
     chunks: list[Chunk] = []
     for sec in sections:
-        sentences = [s for p in sec.paras for s in split_sentences(p)]
-        pieces = _pack(sentences)
+        sentences: list[str] = []
+        for p in sec.paras:  # a paragraph's first sentence starts a new line in the chunk text
+            for i, sent in enumerate(split_sentences(p)):
+                sentences.append(f"\n{sent}" if i == 0 and sentences else sent)
+        pieces = [piece.strip() for piece in _pack(sentences)]
         locator = " > ".join(sec.path) or "正文"
         for i, piece in enumerate(pieces, 1):
             loc = locator if len(pieces) == 1 else f"{locator}（{i}/{len(pieces)}）"

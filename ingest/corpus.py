@@ -89,13 +89,17 @@ def build_document(src: FileSource, max_bytes: int) -> Document:
         text, meta = cleaned.text, dict(cleaned.meta)
     else:
         text, meta = raw.text.strip(), {}
+        first, _, rest = text.partition("\n")
+        if first.strip() and len(first.strip()) <= 80 and not first.strip().endswith(("。", "；", "，")) and rest.strip():
+            meta["title"] = first.strip().lstrip("#").strip()  # a document's first line is its title
+            text = rest.strip()
     if not text.strip():
         raise ReadError(src.path, "no text left after removing page boilerplate; check the file is the article itself")
     title = src.overrides.get("title") or meta.get("title") or raw.title_hint or _title_from_name(src.path)
     date = str(src.overrides.get("date") or meta.get("date") or "")
     if not date and (m := _DATE_IN_NAME.search(src.path.stem)):
         date = f"{m.group(1)}-{m.group(2)}-{m.group(3)}"
-    region = src.overrides.get("region") or detect_region(title) or detect_region(text[:300])
+    region = src.overrides.get("region") or meta.get("region") or detect_region(title) or detect_region(text[:500])
     extra = {k: str(v) for k, v in src.overrides.items() if k not in {"title", "date", "region", "source", "status"}}
     for key in ("author", "editor", "url"):
         if meta.get(key):

@@ -117,6 +117,27 @@ def tokenize(text: str) -> list[str]:
     return toks
 
 
+QUESTION_WORDS = frozenset(
+    """几年 几天 几个 几名 几次 多久 多长 多长时间 时间 多少 哪些 哪些方面 哪个 哪天 哪一天 哪里 怎么样 怎样 如何 什么 什么时候
+    是不是 要不要 能不能 可不可以 有没有 是否 吗 呢 谁 为何 为什么 包括 一般 至少 最多 最晚 现在 具体 大概 一共 主要 方面 规定
+    要求 情况 内容 工作 有关 相关""".split()
+)
+
+
 def keywords(text: str) -> set[str]:
     """Content words (≥2 chars, or digits) used for overlap checks."""
     return {t for t in tokenize(text) if len(t) >= 2 or t.isdigit()}
+
+
+def content_words(text: str) -> list[str]:
+    """Precise-mode jieba words that carry the question's topic (no stop- or question words)."""
+    jb = _jieba()
+    out = []
+    for t in jb.lcut(to_simplified(text)):
+        t = t.strip().lower()
+        if len(t) < 2 and not t.isdigit():
+            continue
+        if t in STOPWORDS or t in QUESTION_WORDS or not any(ch.isalnum() for ch in t):
+            continue
+        out.append(t)
+    return out

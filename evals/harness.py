@@ -1,0 +1,140 @@
+"""Eval harness: the dev question set against an index of the bundled corpus plus the eval fixtures.
+
+A hit is a citation from the gold document whose text contains the gold answer string (both
+compared in Simplified script, whitespace ignored). Metrics are computed on what the engine
+returns to a user: a refused answerable question is a miss.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from npcqa.settings import REPO_ROOT, Settings
+from npcqa.text import to_simplified
+
+EVALS = Path(__file__).resolve().parent
+DEV_SET = EVALS / "dev.jsonl"
+FIXTURES = EVALS / "fixtures"
+
+
+@dataclass
+class Question:
+    id: str
+    q: str
+    category: str
+    gold_doc: str | None
+    answer: str | None
+
+    @property
+    def answerable(self) -> bool:
+        return self.gold_doc is not None
+
+
+def load_questions(path: Path = DEV_SET) -> list[Question]:
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            d = json.loads(line)
+            out.append(Question(d["id"], d["q"], d.get("category", ""), d.get("gold_doc"), d.get("answer")))
+    return out
+
+
+def eval_settings(base: Settings) -> Settings:
+    """The eval index lives in <home>/evals: bundled corpus + the eval fixtures (opinion)."""
+    root = base.home / "evals"
+    corpus = root / "corpus"
+    if corpus.exists():
+        shutil.rmtree(corpus)
+    shutil.copytree(base.corpus_dir, corpus, ignore=shutil.ignore_patterns(".*"))
+    for sub in FIXTURES.iterdir():
+        if sub.is_dir():
+            shutil.copytree(sub, corpus / sub.name, dirs_exist_ok=True)
+    return base.model_copy(update={"home": root / "home", "corpus_dir": corpus})
+
+
+def _norm(s: str) -> str:
+    return "".join(to_simplified(s).split())
+
+
+def is_hit(q: Question, citation) -> bool:
+    doc_id = citation["doc_id"] if isinstance(citation, dict) else citation.doc_id
+    text = citation["text"] if isinstance(citation, dict) else citation.text
+    return doc_id == q.gold_doc and _norm(q.answer or "") in _norm(text)
+
+
+def score(questions: list[Question], answers: list, latencies: list[float]) -> dict:
+    """answers: Answer objects or their JSON dicts, aligned with questions."""
+    def get(a, k):
+        return a[k] if isinstance(a, dict) else getattr(a, k)
+
+    answerable = [(q, a) for q, a in zip(questions, answers) if q.answerable]
+    unanswerable = [(q, a) for q, a in zip(questions, answers) if not q.answerable]
+    h1 = h5 = rr = 0.0
+    for q, a in answerable:
+        cites = get(a, "citations")
+        ranks = [i for i, c in enumerate(cites[:5], 1) if is_hit(q, c)]
+        if ranks:
+            h5 += 1
+            rr += 1 / ranks[0]
+            h1 += ranks[0] == 1
+    refused_ans = sum(1 for _, a in answerable if get(a, "refused"))
+    refused_un = sum(1 for _, a in unanswerable if get(a, "refused"))
+    refused_all = refused_ans + refused_un
+    n = max(len(answerable), 1)
+    lat = sorted(latencies)
+    return {
+        "questions": len(questions), "answerable": len(answerable), "unanswerable": len(unanswerable),
+        "hit@1": round(h1 / n, 3), "hit@5": round(h5 / n, 3), "mrr": round(rr / n, 3),
+        "refusal_precision": round(refused_un / refused_all, 3) if refused_all else None,
+        "refusal_recall": round(refused_un / max(len(unanswerable), 1), 3),
+        "answerable_refused": round(refused_ans / n, 3),
+        "latency_p50_ms": round(statistics.median(lat), 1) if lat else None,
+        "latency_p95_ms": round(lat[min(len(lat) - 1, int(0.95 * len(lat)))], 1) if lat else None,
+    }
+
+
+def run_config(engine, questions: list[Question], mode: str, ask=None) -> tuple[dict, list]:
+    """Ask every question with one retrieval mode (hybrid / bm25 / dense)."""
+    answers, latencies = [], []
+    for q in questions:
+        t0 = time.perf_counter()
+        a = ask(q.q) if ask else engine.ask(q.q, mode=mode)
+        latencies.append((time.perf_counter() - t0) * 1000)
+        answers.append(a)
+    return score(questions, answers, latencies), answers
+
+
+def per_category(questions: list[Question], answers: list) -> dict:
+    cats: dict[str, dict] = {}
+    for cat in sorted({q.category for q in questions}):
+        idx = [i for i, q in enumerate(questions) if q.category == cat]
+        s = score([questions[i] for i in idx], [answers[i] for i in idx], [])
+        cats[cat] = {k: s[k] for k in ("questions", "hit@1", "hit@5", "refusal_recall", "answerable_refused")}
+    return cats
+
+
+def markdown_table(results: dict) -> str:
+    rows = ["| retrieval | hit@1 | hit@5 | MRR | refusal precision | refusal recall | answerable refused | p50 ms | p95 ms |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for name, r in results.items():
+        rows.append(f"| {name} | {r['hit@1']:.3f} | {r['hit@5']:.3f} | {r['mrr']:.3f} | {r['refusal_precision']} | "
+                    f"{r['refusal_recall']} | {r['answerable_refused']} | {r['latency_p50_ms']} | {r['latency_p95_ms']} |")
+    return "\n".join(rows)
+
+
+def update_readme(marker: str, content: str, readme: Path = REPO_ROOT / "README.md") -> bool:
+    """Replace the text between <!-- marker:start --> and <!-- marker:end --> in README."""
+    if not readme.exists():
+        return False
+    text = readme.read_text(encoding="utf-8")
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
+    if start not in text or end not in text:
+        return False
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    readme.write_text(f"{head}{start}\n{content}\n{end}{tail}", encoding="utf-8")
+    return True
