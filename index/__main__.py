@@ -65,10 +65,9 @@ def _ask(engine: Engine, question: str, filters: Filters):
 
 def cmd_ask(args) -> int:
     settings = _settings_from_args(args)
-    if not args.question and not args.file:
-        print("错误: 请给出问题，或用 --file 指定问题文件", file=sys.stderr)
-        return 2
-    if args.question:  # validate before loading anything heavy
+    if args.question is None and not args.file:
+        return _fail(args, "请给出问题，或用 --file 指定问题文件（每行 {\"id\", \"q\"}）")
+    if args.question is not None:  # validate before loading anything heavy
         try:
             from index.engine import check_question
 

@@ -97,7 +97,8 @@ class Engine:
         self.keyword = KeywordRetriever(kw, n=n)
         self.dense = DenseRetriever(self.store, self.embedder, n=n)
         self.article = ArticleRetriever(kw, n=n)
-        self.fusion = FusionRetriever(self.keyword, self.dense, self.article, rrf_k=self.settings.rrf_k, n=n)
+        self.fusion = FusionRetriever(self.keyword, self.dense, self.article, rrf_k=self.settings.rrf_k,
+                                     dense_weight=self.settings.dense_weight, n=n)
         self._kw_stamp = self._stamp()
 
     def _stamp(self):

@@ -135,25 +135,27 @@ class FusionRetriever(_Base):
     """Exact article hits first, then reciprocal-rank fusion of BM25 and dense lists."""
 
     def __init__(self, keyword: KeywordRetriever, dense: DenseRetriever, article: ArticleRetriever,
-                 rrf_k: int = 60, **kw_args):
+                 rrf_k: int = 60, dense_weight: float = 1.0, **kw_args):
         super().__init__(**kw_args)
         self.keyword, self.dense, self.article, self.rrf_k = keyword, dense, article, rrf_k
+        self.dense_weight = dense_weight
         self.last: dict = {}
 
     def search(self, q: Query, filters: Filters, n: int, mode: str = "hybrid") -> list[tuple[Chunk, float]]:
         exact = self.article.search(q, filters, n)
-        lists = []
+        lists: list[tuple[float, list]] = []
         if mode in ("hybrid", "bm25"):
-            lists.append(self.keyword.search(q, filters, n))
+            lists.append((1.0, self.keyword.search(q, filters, n)))
         if mode in ("hybrid", "dense"):
-            lists.append(self.dense.search(q, filters, n))
+            lists.append((self.dense_weight, self.dense.search(q, filters, n)))
         fused: dict[str, float] = {}
         chunk_of: dict[str, Chunk] = {}
-        for hits in lists:
+        for weight, hits in lists:
             for rank, (c, _s) in enumerate(hits):
-                fused[c.id] = fused.get(c.id, 0.0) + 1.0 / (self.rrf_k + rank + 1)
+                fused[c.id] = fused.get(c.id, 0.0) + weight / (self.rrf_k + rank + 1)
                 chunk_of[c.id] = c
-        self.last = {"keyword": lists[0] if mode != "dense" else [], "dense": lists[-1] if mode != "bm25" else []}
+        self.last = {"keyword": lists[0][1] if mode != "dense" else [],
+                     "dense": lists[-1][1] if mode != "bm25" else []}
         ranked = sorted(fused.items(), key=lambda kv: -kv[1])
         out = [(c, 1.0) for c, _ in exact]
         seen = {c.id for c, _ in exact}

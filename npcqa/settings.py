@@ -50,7 +50,8 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(default=50.0, description="Largest document file accepted, in MB.")
     top_k: int = Field(default=5, description="Citations shown per answer.")
     candidates: int = Field(default=50, description="Candidates taken from each retriever before fusion.")
-    rrf_k: int = Field(default=60, description="Reciprocal-rank-fusion constant.")
+    rrf_k: int = Field(default=30, description="Reciprocal-rank-fusion constant (tuned on the dev set: 30).")
+    dense_weight: float = Field(default=1.5, description="Weight of the dense list in the fusion (BM25 has 1.0; tuned: 1.5).")
     refusal_threshold: float | None = Field(
         default=None,
         description="Relevance score under which the engine refuses; unset = the value calibrated on the eval set.",

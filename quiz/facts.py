@@ -282,12 +282,20 @@ def extract_facts(chunk: Chunk) -> list[Fact]:
             fam = "term:numbered" if inner[0] in CN_NUM or inner[0].isdigit() else "term:quoted"
             add("term", fam, m.start(1), m.end(1), 3.0)
         for start, end, term, kind, cls in lexicon_hits(simp):
+            if kind == "body" and chunk.kind == "report":
+                continue  # bodies in report narrative are mostly parts of names (农业产业代表小组)
             if simp.count(term) != 1:  # the blanked term must not stay visible elsewhere in the stem
                 continue
             weight = 2.0 if kind == "body" else 1.5
             if term in ("常务委员会", "人民代表大会"):
                 weight = 1.0
             add(kind, f"{kind}:{cls}", start, end, weight)
+    # A body inside a list of bodies (人民政府、监察委员会、人民法院和人民检察院) is a 多选 question,
+    # not a good blank: the list recurs in dozens of sentences.
+    for f in facts:
+        if f.kind == "body" and re.search(r"[、和及]$", f.sent.simp[:f.start]) or \
+                f.kind == "body" and re.match(r"^[、和]|^或者", f.sent.simp[f.end:]):
+            f.weight = 0.05
     # A number blanked where the same token recurs in the sentence would give the answer away.
     return [f for f in facts if f.sent.simp.count(to_simplified(f.term)) == 1]
 
@@ -311,8 +319,7 @@ def extract_lists(chunk: Chunk) -> list[ListFact]:
             while j < len(lines) and (m := _ENUM_LINE.match(lines[j])):
                 items.append(_clean_item(m.group(2)))
                 j += 1
-            usable = [it for it in items if 4 <= len(it) <= 70 and not it.startswith(("其他", "法律规定的其他",
-                                                                                        "法律、法规规定的其他"))]
+            usable = [it for it in items if 4 <= len(it) <= 70 and "其他" not in it]
             if len(usable) >= 2 and not re.search(r"前款|本条", lead):
                 quote = "\n".join([lead] + lines[i + 1:j])
                 out.append(ListFact("enum", "enum", usable, chunk, quote, lead=lead, weight=3.0))

@@ -304,6 +304,8 @@ def test_ask_api_endpoint(engine, tmp_path):
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
         chat, box, copy_text, _status = client.predict("监督法第十条规定了什么？", [], ["law"], "", "",
                                                        api_name="/ask")
-        assert "npc-src" in chat[-1]["content"] and "参考依据" in copy_text
+        content = chat[-1]["content"]  # Gradio 6 sends message content as a list of parts
+        text = content if isinstance(content, str) else "".join(part.get("text", "") for part in content)
+        assert "npc-src" in text and "参考依据" in copy_text
     finally:
         demo.close()

