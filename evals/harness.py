@@ -13,7 +13,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from npcqa.settings import REPO_ROOT, Settings
+from npcqa.readme import update_readme  # noqa: F401  (re-exported for evals CLIs)
+from npcqa.settings import Settings
 from npcqa.text import to_simplified
 
 EVALS = Path(__file__).resolve().parent
@@ -124,17 +125,3 @@ def markdown_table(results: dict) -> str:
         rows.append(f"| {name} | {r['hit@1']:.3f} | {r['hit@5']:.3f} | {r['mrr']:.3f} | {r['refusal_precision']} | "
                     f"{r['refusal_recall']} | {r['answerable_refused']} | {r['latency_p50_ms']} | {r['latency_p95_ms']} |")
     return "\n".join(rows)
-
-
-def update_readme(marker: str, content: str, readme: Path = REPO_ROOT / "README.md") -> bool:
-    """Replace the text between <!-- marker:start --> and <!-- marker:end --> in README."""
-    if not readme.exists():
-        return False
-    text = readme.read_text(encoding="utf-8")
-    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
-    if start not in text or end not in text:
-        return False
-    head, rest = text.split(start, 1)
-    _, tail = rest.split(end, 1)
-    readme.write_text(f"{head}{start}\n{content}\n{end}{tail}", encoding="utf-8")
-    return True

@@ -60,21 +60,7 @@ class ChunkStore:
         self.settings = settings
         self.fingerprint, self.dim = fingerprint, dim
         self._client = _client(settings)
-        name = settings.collection
-        try:
-            if create:
-                self._col = self._client.get_or_create_collection(
-                    name, embedding_function=None, metadata={"embed_model": fingerprint, "dim": dim},
-                    configuration={"hnsw": {"space": "cosine"}})
-            else:
-                self._col = self._client.get_collection(name, embedding_function=None)
-        except StoreError:
-            raise
-        except Exception as exc:
-            if not create and ("does not exist" in str(exc) or "NotFound" in type(exc).__name__):
-                raise IndexMissing(
-                    f"no index found in {self.location}: build it with `make ingest` (python -m ingest)") from exc
-            raise IndexUnavailable(f"index at {self.location} is unavailable: {exc}") from exc
+        self._col = self._open(create)
         meta = self._col.metadata or {}
         built_with = meta.get("embed_model")
         if built_with and built_with != fingerprint:
@@ -88,20 +74,81 @@ class ChunkStore:
         s = self.settings
         return f"chroma://{s.chroma_host}:{s.chroma_port}" if s.chroma_host else str(s.chroma_dir)
 
-    def _guard(self, fn, *args, **kwargs):
+    def _open(self, create: bool = False):
+        name = self.settings.collection
         try:
-            return fn(*args, **kwargs)
+            if create:
+                return self._client.get_or_create_collection(
+                    name, embedding_function=None, metadata={"embed_model": self.fingerprint, "dim": self.dim},
+                    configuration={"hnsw": {"space": "cosine"}})
+            return self._client.get_collection(name, embedding_function=None)
         except StoreError:
             raise
         except Exception as exc:
-            raise IndexUnavailable(f"index at {self.location} is unavailable: {exc}") from exc
+            if not create and ("does not exist" in str(exc) or "NotFound" in type(exc).__name__):
+                raise IndexMissing(
+                    f"no index found in {self.location}: build it with `make ingest` (python -m ingest)") from exc
+            raise self._unavailable(exc) from exc
+
+    def _unavailable(self, exc: Exception) -> IndexUnavailable:
+        s = self.settings
+        if s.chroma_host:
+            return IndexUnavailable(
+                f"索引暂不可用 index unavailable: the Chroma server {s.chroma_host}:{s.chroma_port} does not answer "
+                f"({type(exc).__name__}: {exc}). Start it (`chroma run --path DIR --host {s.chroma_host} "
+                f"--port {s.chroma_port}`); answers resume by themselves when it is back.")
+        return IndexUnavailable(f"index at {self.location} is unavailable: {exc}")
+
+    def _reconnect(self) -> None:
+        """After a failure: a fresh client and collection handle (the server may have restarted)."""
+        try:
+            self._client = _client(self.settings)
+        except IndexUnavailable:
+            raise
+        except Exception as exc:
+            raise self._unavailable(exc) from exc
+        self._col = self._open(create=False)
+        self._broken = False
+
+    def _guard(self, method: str, *args, **kwargs):
+        """Call a collection method; any failure becomes IndexUnavailable and the next call reconnects."""
+        if getattr(self, "_broken", False):
+            self._reconnect()
+        try:
+            return getattr(self._col, method)(*args, **kwargs)
+        except StoreError:
+            raise
+        except Exception as exc:
+            self._broken = True
+            raise self._unavailable(exc) from exc
+
+    def _bump(self) -> None:
+        """Record a new revision token in the collection metadata after every write, so processes sharing a
+        Chroma server can notice a change cheaply (``revision()``) even when the chunk count stays equal."""
+        import uuid
+
+        self._guard("modify", metadata={"embed_model": self.fingerprint, "dim": self.dim,
+                                        "rev": uuid.uuid4().hex[:16]})
+
+    def revision(self) -> str:
+        """Cheap change token: chunk count plus the revision written by the last write (one or two requests)."""
+        if getattr(self, "_broken", False):
+            self._reconnect()
+        try:
+            col = self._client.get_collection(self.settings.collection, embedding_function=None)
+            return f"{col.count()}:{(col.metadata or {}).get('rev', '')}"
+        except StoreError:
+            raise
+        except Exception as exc:
+            self._broken = True
+            raise self._unavailable(exc) from exc
 
     # ---------------------------------------------------------------- reads
     def count(self) -> int:
-        return self._guard(self._col.count)
+        return self._guard("count")
 
     def _get(self, **kwargs) -> dict:
-        return self._guard(self._col.get, **kwargs)
+        return self._guard("get", **kwargs)
 
     def iter_records(self, include: Sequence[str] = ("metadatas",), where: dict | None = None) -> Iterable[tuple]:
         total = self.count()
@@ -143,7 +190,7 @@ class ChunkStore:
 
     def query(self, vector: np.ndarray, n: int, where: dict | None = None) -> list[tuple[Chunk, float]]:
         n = max(1, min(n, self.count()))
-        res = self._guard(self._col.query, query_embeddings=[np.asarray(vector, dtype=np.float32).tolist()],
+        res = self._guard("query", query_embeddings=[np.asarray(vector, dtype=np.float32).tolist()],
                           n_results=n, where=where, include=["documents", "metadatas", "distances"])
         out = []
         for cid, doc, meta, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0]):
@@ -159,8 +206,9 @@ class ChunkStore:
             m = c.to_metadata()
             m["date_num"] = date_num(c.date)
             metas.append(m)
-        self._guard(self._col.upsert, ids=[c.id for c in chunks], embeddings=np.asarray(vectors, dtype=np.float32),
+        self._guard("upsert", ids=[c.id for c in chunks], embeddings=np.asarray(vectors, dtype=np.float32),
                     documents=[c.text for c in chunks], metadatas=metas)
+        self._bump()
 
     def update_metadata(self, chunks: Sequence[Chunk]) -> None:
         if not chunks:
@@ -170,12 +218,15 @@ class ChunkStore:
             m = c.to_metadata()
             m["date_num"] = date_num(c.date)
             metas.append(m)
-        self._guard(self._col.update, ids=[c.id for c in chunks], metadatas=metas)
+        self._guard("update", ids=[c.id for c in chunks], metadatas=metas)
+        self._bump()
 
     def delete(self, ids: Iterable[str]) -> None:
         ids = list(ids)
         for i in range(0, len(ids), _PAGE):
-            self._guard(self._col.delete, ids=ids[i: i + _PAGE])
+            self._guard("delete", ids=ids[i: i + _PAGE])
+        if ids:
+            self._bump()
 
     def reset(self) -> None:
         """Drop the collection (used by --rebuild after a model change)."""

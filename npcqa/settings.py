@@ -128,7 +128,11 @@ def settings_markdown() -> str:
 
 
 if __name__ == "__main__":
-    if "--markdown" in sys.argv:
+    if "--readme" in sys.argv:
+        from npcqa.readme import update_readme
+
+        update_readme("settings", settings_markdown())
+    elif "--markdown" in sys.argv:
         print(settings_markdown())
     else:
         print(Settings().model_dump_json(indent=2))
