@@ -94,7 +94,7 @@ def build_demo(engine, feedback_path: str | Path | None = None, logs_dir: str | 
                 gr.HTML(f'<p class="npc-tip">{FOLLOW_UP_TIP}</p>', elem_id="follow-up-tip")
             with gr.Column(scale=3, min_width=420):
                 chat = gr.Chatbot(
-                    label="问答", show_label=False, elem_id="chat", height=620, buttons=[], latex_delimiters=[],
+                    label="问答", show_label=False, elem_id="chat", height="calc(100vh - 320px)", min_height=420, buttons=[], latex_delimiters=[],
                     sanitize_html=True, render_markdown=True, autoscroll=True, group_consecutive_messages=False,
                     placeholder="<div style='text-align:center;opacity:.7'>在下方输入问题，或点击左侧示例。"
                                 "回答中的编号对应下方“参考依据”，点开可核对原文。</div>",
@@ -240,10 +240,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"无法启动：{type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
 
+    try:  # warm up (jieba dictionary, OpenCC, first embedding) so the first cadre does not wait
+        engine.ask("人大代表有哪些权利")
+    except Exception:  # noqa: BLE001 — a failing warm-up must not stop the server; questions report errors
+        pass
     demo = build_demo(engine)
     print(f"人大工作问答助手：http://{host}:{port}", flush=True)
     try:
-        demo.launch(server_name=host, server_port=port, show_error=False)
+        demo.launch(server_name=host, server_port=port, show_error=False, quiet=True)
     except OSError as exc:
         print(f"无法启动网页服务（{host}:{port}）：{exc}", file=sys.stderr)
         return 1

@@ -52,11 +52,11 @@ def law_articles(limit: int | None = None) -> list[str]:
         out: list[str] = []
         for law in LAWS:
             rows = con.execute(
-                "SELECT article_no, article_text FROM articles WHERE law_name = ? AND status = '现行有效' "
+                "SELECT article_text FROM articles WHERE law_name = ? AND status = '现行有效' "
                 "ORDER BY article_no_arabic, id",
                 (law,),
             ).fetchall()
-            out += [f"{law} {no} {text.strip()}" for no, text in rows if text and text.strip()]
+            out += [text.strip() for (text,) in rows if text and text.strip()]
     finally:
         con.close()
     return out[:limit] if limit else out

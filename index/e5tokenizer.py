@@ -42,6 +42,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
+import numpy as np
+
 META = "\u2581"
 
 
@@ -286,7 +288,8 @@ class ReferenceTokenizer:
     def __init__(self, table: SpmTable):
         self.t = table
         self.ids = {p: i for i, p in enumerate(table.pieces) if p}
-        self.unk_score = min(table.scores) - 10.0
+        self.scores32 = [np.float32(s) for s in table.scores]
+        self.unk_score = np.float32(min(self.scores32) - np.float32(10.0))
         self.max_piece_bytes = max(len(p.encode("utf-8")) for p in table.pieces)
 
     def content_ids(self, text: str) -> list[int]:
@@ -303,11 +306,12 @@ class ReferenceTokenizer:
         chars = ([] if collapsed and collapsed[0] == " " else [META]) + [META if c == " " else c for c in collapsed]
         n = len(chars)
         blen = [len(c.encode("utf-8")) for c in chars]
-        best = [-1e30] * (n + 1)
+        f32 = np.float32  # e5.c accumulates path scores in float
+        best = [f32(-1e30)] * (n + 1)
         bp = [0] * (n + 1)
         bf = [0] * (n + 1)
-        best[0] = 0.0
-        scores, unk = self.t.scores, self.t.unk
+        best[0] = f32(0.0)
+        scores, unk = self.scores32, self.t.unk
         for i in range(n):
             if best[i] <= -1e29:
                 continue

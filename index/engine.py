@@ -82,6 +82,7 @@ class Engine:
         if settings.refusal_threshold is not None:
             self.thresholds["coverage"] = settings.refusal_threshold
         self._lock = threading.RLock()
+        self._rev: str | None = store.revision()
         self._install(kw)
 
     @classmethod
@@ -109,10 +110,16 @@ class Engine:
             return None
 
     def refresh(self, force: bool = False) -> None:
-        """Pick up a sync made by this or another process (keyword index re-derived if needed)."""
+        """Pick up a sync finished by this or another process (keyword index re-derived if needed).
+
+        A finished sync in this home rewrites the keyword index (cheap to reload); a sync finished by
+        another process sharing a Chroma server commits a new store revision. A sync still running
+        commits nothing, so answers keep coming from the last consistent state."""
         with self._lock:
-            if force or self._stamp() != self._kw_stamp or self.store.count() != len(self.kw.chunks):
+            rev = self.store.revision()
+            if force or self._stamp() != self._kw_stamp or rev != self._rev:
                 self._install(sync_keyword_index(self.store, self.settings.keyword_dir))
+                self._rev = rev
 
     # ---------------------------------------------------------------- stats for the UI
     def corpus_summary(self) -> dict:

@@ -99,7 +99,10 @@ class KeywordIndex:
 
 
 def sync_keyword_index(store: ChunkStore, directory: Path, digest: str | None = None) -> KeywordIndex:
-    """Load the persisted index if it matches the store; otherwise rebuild it from the store."""
+    """Load the persisted index if it matches the store; otherwise rebuild it from the store.
+
+    Writers call this last, so it also commits their writes' revision token (see ChunkStore.commit)."""
+    store.commit()
     digest = digest or store.ids_digest()
     kw = KeywordIndex.load(directory)
     if kw is not None and kw.digest == digest:

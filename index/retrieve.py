@@ -22,8 +22,11 @@ from npcqa.types import Chunk
 
 @dataclass
 class Filters:
+    """What a cadre narrows a question to. ``region`` narrows local documents (reports, opinions) and
+    leaves national laws in; ``statuses`` (现行有效 …) narrows laws and leaves other kinds in."""
+
     kinds: list[str] = field(default_factory=list)  # law / opinion / report
-    region: str = ""  # substring of the chunk's region
+    region: str = ""  # substring of a local document's region
     statuses: list[str] = field(default_factory=list)
     date_from: str = ""  # YYYY-MM-DD
     date_to: str = ""
@@ -36,7 +39,7 @@ class Filters:
         if self.kinds:
             conds.append({"kind": {"$in": list(self.kinds)}})
         if self.statuses:
-            conds.append({"status": {"$in": list(self.statuses)}})
+            conds.append({"$or": [{"status": {"$in": list(self.statuses)}}, {"kind": {"$ne": "law"}}]})
         if self.date_from:
             conds.append({"date_num": {"$gte": date_num(self.date_from)}})
         if self.date_to:
@@ -48,9 +51,9 @@ class Filters:
     def accepts(self, c: Chunk) -> bool:
         if self.kinds and c.kind not in self.kinds:
             return False
-        if self.statuses and c.status not in self.statuses:
+        if self.statuses and c.kind == "law" and c.status not in self.statuses:
             return False
-        if self.region and self.region not in c.region:
+        if self.region and c.kind != "law" and self.region not in c.region:
             return False
         d = date_num(c.date)
         if self.date_from and d < date_num(self.date_from):

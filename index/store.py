@@ -45,7 +45,8 @@ def _client(settings: Settings):
         except Exception as exc:
             raise IndexUnavailable(
                 f"Chroma server {settings.chroma_host}:{settings.chroma_port} is not reachable ({exc}); "
-                "start it with `chroma run --path DIR --host HOST --port PORT`") from exc
+                "start it with `chroma run --path DIR --host HOST --port PORT` (a running app resumes answering "
+                "by itself when the server is back)") from exc
     settings.chroma_dir.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=cs)
 
@@ -60,6 +61,7 @@ class ChunkStore:
         self.settings = settings
         self.fingerprint, self.dim = fingerprint, dim
         self._client = _client(settings)
+        self._broken = False  # set after a failed call: the next call reconnects (server restarted, …)
         self._col = self._open(create)
         meta = self._col.metadata or {}
         built_with = meta.get("embed_model")
@@ -112,7 +114,7 @@ class ChunkStore:
 
     def _guard(self, method: str, *args, **kwargs):
         """Call a collection method; any failure becomes IndexUnavailable and the next call reconnects."""
-        if getattr(self, "_broken", False):
+        if self._broken:
             self._reconnect()
         try:
             return getattr(self._col, method)(*args, **kwargs)
@@ -123,20 +125,27 @@ class ChunkStore:
             raise self._unavailable(exc) from exc
 
     def _bump(self) -> None:
-        """Record a new revision token in the collection metadata after every write, so processes sharing a
-        Chroma server can notice a change cheaply (``revision()``) even when the chunk count stays equal."""
+        self._dirty = True
+
+    def commit(self) -> None:
+        """After a finished batch of writes, record a new revision token in the collection metadata, so
+        processes sharing a Chroma server notice the change cheaply (``revision()``) and rebuild their
+        keyword index once per sync, not once per batch of a sync still running."""
+        if not getattr(self, "_dirty", False):
+            return
         import uuid
 
         self._guard("modify", metadata={"embed_model": self.fingerprint, "dim": self.dim,
                                         "rev": uuid.uuid4().hex[:16]})
+        self._dirty = False
 
     def revision(self) -> str:
-        """Cheap change token: chunk count plus the revision written by the last write (one or two requests)."""
-        if getattr(self, "_broken", False):
+        """Cheap change token: the revision committed by the last finished write (one request)."""
+        if self._broken:
             self._reconnect()
         try:
             col = self._client.get_collection(self.settings.collection, embedding_function=None)
-            return f"{col.count()}:{(col.metadata or {}).get('rev', '')}"
+            return str((col.metadata or {}).get("rev", ""))
         except StoreError:
             raise
         except Exception as exc:

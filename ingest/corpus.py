@@ -58,8 +58,14 @@ class FileSource:
 
 
 def discover_files(settings: Settings, manifest: Manifest) -> list[FileSource]:
-    """Every supported file under corpus/<folder>/ and <home>/uploads/<kind>/."""
+    """Every supported file under corpus/<folder>/ and <home>/uploads/<kind>/.
+
+    Uploads take the metadata overrides a maintainer set when adding them (``uploads/meta.json``).
+    """
+    from ingest.uploads import upload_overrides
+
     found: list[FileSource] = []
+    uploaded = upload_overrides(settings)
     roots = [(settings.corpus_dir / folder, folder, kind, "") for folder, kind in manifest.folders.items()]
     roots += [(settings.uploads_dir / kind, kind, kind, "uploads/") for kind in KINDS]
     for root, folder, kind, prefix in roots:
@@ -70,6 +76,8 @@ def discover_files(settings: Settings, manifest: Manifest) -> list[FileSource]:
                 continue
             rel = f"{prefix}{folder}/{p.relative_to(root).as_posix()}"
             overrides = dict(manifest.documents.get(rel, {}))
+            if prefix:
+                overrides.update(uploaded.get(rel, {}))
             found.append(FileSource(p, rel, overrides.pop("kind", kind), overrides))
     return found
 
@@ -99,7 +107,9 @@ def build_document(src: FileSource, max_bytes: int) -> Document:
     date = str(src.overrides.get("date") or meta.get("date") or "")
     if not date and (m := _DATE_IN_NAME.search(src.path.stem)):
         date = f"{m.group(1)}-{m.group(2)}-{m.group(3)}"
-    region = src.overrides.get("region") or meta.get("region") or detect_region(title) or detect_region(text[:500])
+    region = src.overrides.get("region") or meta.get("region") or detect_region(title)
+    if not region and src.kind == "report":  # a report's opening names its place; an opinion's body does not
+        region = detect_region(text[:500])
     extra = {k: str(v) for k, v in src.overrides.items() if k not in {"title", "date", "region", "source", "status"}}
     for key in ("author", "editor", "url"):
         if meta.get(key):

@@ -54,7 +54,9 @@ SYNONYMS = [("过半数", "半数以上", "二分之一以上"), ("专题调查�
             ("日", "天")]
 DAY_UNITS = {"日": 1, "天": 1, "个工作日": 1.4, "周": 7, "个月": 30, "年": 365, "小时": 1 / 24}
 
-_BAD_SENTENCE = re.compile(r"前款|本条|前两款|前三款|上述|前述|如下|以下简称|我们|<|>|\[|http")
+_BAD_SENTENCE = re.compile(r"前款|本条|前两款|前三款|上述|前述|如下|以下简称|我们|<|>|\[|http|……|\.\.\.|…")
+FULL_SENTENCE_MAX = 110  # sentences up to this length are asked whole, longer ones clause by clause
+_CONTINUATION = re.compile(r"^(可以|并|但|也|或者|以及|应当|且|其|由|对|向|将|根据安排|必要时，(送|由|可以)|经|如果|在)")
 _ENUM_LINE = re.compile(r"^（([一二三四五六七八九十]+)）\s*(.+)$")
 _TIME = re.compile(rf"({NUM})(个工作日|个月|日|天|周|年|小时)(以内|之内|以前|以后|前|内|后)")
 _TERM_YEARS = re.compile(rf"(?<=任期)({NUM})年")
@@ -132,10 +134,11 @@ def render_number(v: int, like: str) -> str:
 # ----------------------------------------------------------------------------- data
 @dataclass
 class Sentence:
-    text: str
+    text: str  # a clause-sentence as split_sentences gives it (ends at 。！？ or ；)
     chunk: Chunk
     index: int
     simp: str = ""
+    full: str = ""  # the whole sentence up to 。！？ — what the 解析 quotes
 
     def __post_init__(self) -> None:
         self.simp = to_simplified(self.text)
@@ -212,13 +215,35 @@ def lexicon_hits(simp: str) -> list[tuple[int, int, str, str, str]]:
 def sentences(chunk: Chunk) -> list[Sentence]:
     """Sentences worth asking about: no enumeration items, lead lines, cross-references or markup."""
     out = []
-    for i, s in enumerate(split_sentences(chunk.text)):
-        if _ENUM_LINE.match(s) or s.endswith(("：", ":")) or _BAD_SENTENCE.search(s):
-            continue
-        if len(s) < 12 or s.count("“") != s.count("”"):
-            continue
-        out.append(Sentence(s, chunk, i))
+    fulls = [x.strip() for x in re.split(r"(?<=[。！？!?])|\n", chunk.text) if x and x.strip()]
+    i = 0
+    for full in fulls:
+        parts = split_sentences(full)
+        # a short sentence stays whole; a long one is asked clause by clause (split at ；), but a clause
+        # that goes on without its subject (可以撤销… / 根据安排参加…) is left out
+        units = [full] if len(full) <= FULL_SENTENCE_MAX or len(parts) == 1 else parts
+        for k, s in enumerate(units):
+            i += 1
+            if _ENUM_LINE.match(s) or s.endswith(("：", ":")) or _BAD_SENTENCE.search(s):
+                continue
+            if len(s) < 12 or not _balanced(s):
+                continue
+            if k > 0 and _CONTINUATION.match(s):
+                continue
+            out.append(Sentence(s, chunk, i, full=full))
     return out
+
+
+def _balanced(s: str) -> bool:
+    depth = 0
+    for ch in s:
+        if ch == "“":
+            depth += 1
+        elif ch == "”":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0 and s.count('"') % 2 == 0
 
 
 def _inside_quotes(text: str, start: int) -> bool:

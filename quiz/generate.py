@@ -562,7 +562,14 @@ def list_distractors(lf: ListFact, k: int, rng: random.Random, pools: Pools, cor
                 cands_scored.append((0 if same_end else 1, 0 if same_doc else 1, -round(overlap, 1),
                                      len(cands_scored), item))
         cands_scored.sort()
-        cands = list(dict.fromkeys(c[-1] for c in cands_scored))[:max(3 * k, 8)]
+        # the best tier (same ending as the items, same document) if it has enough, else widen
+        for tier in sorted({c[:2] for c in cands_scored}):
+            pool = [c for c in cands_scored if c[:2] <= tier]
+            if len(pool) >= k:
+                break
+        else:
+            pool = cands_scored
+        cands = list(dict.fromkeys(c[-1] for c in pool))[:max(3 * k, 8)]
     if len(cands) < k:
         return None
     return [_script(d, trad) for d in rng.sample(cands, k)]
@@ -577,7 +584,7 @@ def _fact_stem(f: Fact, replacement: str) -> tuple[str, str]:
     """(stem, quote): the sentence window with the fact replaced, prefixed by its source."""
     text, s, e = window(f.sent.text, f.start, f.end, _budget(f.sent.chunk))
     body = text[:s] + replacement + text[e:]
-    return _prefix(f.sent.chunk) + _end_clean(body), f.sent.text
+    return _prefix(f.sent.chunk) + _end_clean(body), f.sent.full or f.sent.text
 
 
 def _fact_meta(f: Fact, distractors: list[str]) -> dict:
@@ -608,7 +615,7 @@ def build_blank(f: Fact, rng: random.Random, pools: Pools) -> QuizItem | None:
 
 def build_judge(f: Fact, rng: random.Random, pools: Pools, truth: bool) -> QuizItem | None:
     c = f.sent.chunk
-    quote = f.sent.text
+    quote = f.sent.full or f.sent.text
     if truth:
         text, s, e = window(f.sent.text, f.start, f.end, _budget(c))
         stem = _prefix(c) + _end_clean(text)
@@ -660,12 +667,108 @@ def build_multi(lf: ListFact, rng: random.Random, pools: Pools) -> QuizItem | No
     else:
         text, s, e = window(lf.sent.text, lf.span[0], lf.span[1], _budget(c))
         stem = _prefix(c) + _end_clean(text[:s] + PAREN + text[e:])
-        quote = lf.sent.text
+        quote = lf.sent.full or lf.sent.text
     wrong_letters = "".join(LETTERS[i] for i, o in enumerate(options) if o not in correct)
     expl = (f"{_cite(c)}：“{quote}”故正确答案为{answer}；{'、'.join(wrong_letters)}项不在原文所列之中。")
     meta = {"kind": lf.kind, "family": lf.family, "sentence": lf.sent.text if lf.sent else lf.quote,
             "correct": correct, "distractors": ds, "items": list(lf.items), "list": lf.key}
     return QuizItem("多选", stem, options, answer, expl, source_of(c), meta)
+
+
+STATEMENT_MAX = 72  # longest sentence used as a 多选 statement option
+
+
+@dataclass
+class StatementSet:
+    """4–5 key-fact sentences of one chapter / report section: a 下列说法正确的有 question."""
+    doc_id: str
+    label: str
+    facts: list[Fact]
+    weight: float = 2.0
+
+    @property
+    def key(self) -> tuple:
+        return ("statements", self.doc_id, tuple(f.key for f in self.facts))
+
+
+def statement_sets(facts: list[Fact], rng: random.Random) -> list[StatementSet]:
+    groups: dict[tuple, dict[tuple, Fact]] = {}
+    for f in facts:
+        c = f.sent.chunk
+        if len(f.sent.text) > STATEMENT_MAX or f.weight < 0.1:
+            continue
+        key = (c.doc_id, str(c.extra.get("chapter") or "") if is_law(c) else section_label(c))
+        skey = f.sent.simp
+        g = groups.setdefault(key, {})
+        if skey not in g or f.weight > g[skey].weight:
+            g[skey] = f
+    out = []
+    for key, g in groups.items():
+        fs = sorted(g.values(), key=lambda f: (f.sent.chunk.order, f.sent.index, f.start))
+        if len(fs) < 4:
+            continue
+        rng.shuffle(fs)
+        for i in range(0, len(fs) - 3, 5):
+            part = fs[i:i + 5]
+            if len(part) >= 4:
+                part.sort(key=lambda f: (f.sent.chunk.order, f.sent.index))
+                out.append(StatementSet(key[0], key[1], part))
+    return out
+
+
+def build_statements(ss: StatementSet, rng: random.Random, pools: Pools) -> QuizItem | None:
+    facts = ss.facts
+    m = len(facts)
+    n_false = rng.choice([1, 2])
+    order = list(range(m))
+    rng.shuffle(order)
+    swaps: dict[int, str] = {}
+    for i in order:
+        if len(swaps) >= n_false:
+            break
+        ds = term_distractors(facts[i], 1, rng, pools)
+        if ds:
+            swaps[i] = ds[0]
+    if not swaps:
+        return None
+    texts = []
+    for i, f in enumerate(facts):
+        t = f.sent.text
+        if i in swaps:
+            t = t[:f.start] + swaps[i] + t[f.end:]
+        texts.append(_end_clean(t))
+    perm = list(range(m))
+    rng.shuffle(perm)
+    options = [texts[i] for i in perm]
+    answer = "".join(LETTERS[k] for k, i in enumerate(perm) if i not in swaps)
+    chunks: list[Chunk] = []
+    for f in facts:
+        if f.sent.chunk not in chunks:
+            chunks.append(f.sent.chunk)
+    c0 = chunks[0]
+    if is_law(c0):
+        arts = "、".join(c.locator for c in chunks)
+        stem = f"根据《{law_short_name(c0.title)}》{arts}的规定，下列说法正确的有{PAREN}"
+        locator = f"《{law_short_name(c0.title)}》{arts}"
+    else:
+        sec = section_label(c0)
+        stem = f"据《{c0.title}》" + (f"“{sec}”部分" if sec and sec != "正文" else "") + f"，下列说法正确的有{PAREN}"
+        locator = sec or "正文"
+    notes = []
+    for k, i in enumerate(perm):
+        f = facts[i]
+        verdict = "正确" if i not in swaps else f"错误（应为“{f.term}”，而非“{swaps[i]}”）"
+        notes.append(f"{LETTERS[k]}项{verdict}，{_cite(f.sent.chunk)}：“{f.sent.full or f.sent.text}”")
+    expl = f"正确答案为{answer}。" + "；".join(notes)
+    source = {"title": c0.title, "locator": locator, "text": "\n".join(c.text for c in chunks),
+              "chunk_id": ",".join(c.id for c in chunks)}
+    meta = {"kind": "statements", "family": "statements", "sentence": "\n".join(f.sent.text for f in facts),
+            "correct": [texts[i] for i in range(m) if i not in swaps],
+            "distractors": [texts[i] for i in sorted(swaps)],
+            "swaps": [(facts[i].sent.simp[:facts[i].start], to_simplified(swaps[i]), facts[i].sent.simp[facts[i].end:])
+                      for i in sorted(swaps)],
+            "facts": [f.key for f in facts]}
+    return QuizItem("多选", stem, options, answer, expl, source, meta)
 
 
 # ============================================================================ validation
@@ -698,8 +801,12 @@ def validate(item: QuizItem, pools: Pools, seen_stems: set[str]) -> str | None:
     sent = norm(m.get("sentence", ""))
     correct = [norm(t) for t in m.get("correct", [])]
     distractors = [norm(d) for d in m.get("distractors", [])]
+    if m.get("kind") == "statements":  # whole sentences as options: compare without the final mark
+        correct = [t.rstrip("。；;，,") for t in correct]
+        distractors = [d.rstrip("。；;，,") for d in distractors]
     # the answer is supported by the source text (and is what the item says it is)
-    if sorted(norm(t) for t in item.correct_texts()) != sorted(correct) and item.type in ("单选", "多选", "填空"):
+    shown = [norm(t).rstrip("。；;，,") if m.get("kind") == "statements" else norm(t) for t in item.correct_texts()]
+    if sorted(shown) != sorted(correct) and item.type in ("单选", "多选", "填空"):
         return "bad_structure"
     if not correct or any(t not in src or t not in sent for t in correct):
         return "answer_not_in_source"
@@ -726,12 +833,17 @@ def validate(item: QuizItem, pools: Pools, seen_stems: set[str]) -> str | None:
             if any(similarity(d, i) >= 0.5 or (m.get("kind") != "inline" and containment(d, i) >= 0.6)
                    for i in m.get("items", [])):
                 return "distractor_similar_to_answer"
-        if "left" in m and _fits_elsewhere(m["left"], d, m["right"], pools):
+        if "left" in m and _fits_elsewhere(m["left"], d, m["right"], pools, m.get("sentence", "")):
+            return "distractor_correct_elsewhere"
+        if m.get("kind") == "statements" and d in src:
+            return "false_statement_in_source"
+    for left, d, right in m.get("swaps", []):
+        if _fits_elsewhere(left, d, right, pools):
             return "distractor_correct_elsewhere"
     # a blank must admit one answer only: no other term of its kind fits the same context in the corpus
     if item.type == "填空" and "left" in m:
         for alt in _alternatives(m, pools):
-            if alt not in correct and _fits_elsewhere(m["left"], alt, m["right"], pools):
+            if alt not in correct and _fits_elsewhere(m["left"], alt, m["right"], pools, m.get("sentence", "")):
                 return "blank_ambiguous"
     # a blank / single choice must not show its answer elsewhere in the stem
     if item.type in ("填空", "单选"):
@@ -745,22 +857,43 @@ def validate(item: QuizItem, pools: Pools, seen_stems: set[str]) -> str | None:
 
 
 _PUNCT = "，。；：、,.;:！？!?）)”"
+_LIGHT_VERB = re.compile(r"(?:组织开展|进行|开展|组织)$")
 
 
-def _fits_elsewhere(left: str, term: str, right: str, pools: Pools) -> bool:
+def _fits_elsewhere(left: str, term: str, right: str, pools: Pools, own: str = "") -> bool:
     """Does ``term`` in this context (6 chars before, 4 after; punctuation after matches any punctuation)
-    occur anywhere in the corpus? Then it is a correct filler there, so it cannot be a wrong option here."""
-    left = left[-6:]
-    right = right[:4] if len(left) >= 3 else right[:6]
-    cut = next((i for i, ch in enumerate(right) if ch in _PUNCT), None)
+    occur anywhere in the corpus outside ``own`` (the source sentence)? Then it is a correct filler
+    there, so it cannot be a wrong option / a second answer here."""
+    left, right, term = norm(left), norm(right), norm(term)
+    own = norm(own) + "。"
+    patterns: list[str] = []
+    if re.search(r"(、|和|及|或者|以及)$", left) or re.match(r"^(、|和|及|或者|以及)", right):
+        # a member of a list (专项工作报告、审计查出问题整改情况报告): the list's neighbours say little,
+        # what is said of the list is what matters — the term with either side of context is enough
+        lctx = re.sub(r"(、|和|及|或者|以及)$", "", left)[-5:]
+        if len(lctx) >= 3:
+            patterns.append(re.escape(lctx) + "(?:[^，。；]{0,30}、)?" + re.escape(term))
+        rctx = re.sub(r"^(、|和|及|或者|以及)", "", right)[:4]
+        if len(rctx) >= 3 and not any(ch in _PUNCT for ch in rctx):
+            patterns.append(re.escape(term + rctx))
+    left6 = left[-6:]
+    right6 = right[:4] if len(left6) >= 3 else right[:6]
+    # 进行视察 / 开展视察 / 组织视察 say the same: a light verb before the term matches any light verb
+    lead = re.escape(left6)
+    if m := _LIGHT_VERB.search(left6):
+        lead = re.escape(left6[:m.start()]) + "(?:组织开展|进行|开展|组织)"
+    terms = "(?:" + "|".join(re.escape(t) for t in sorted(_synonyms(term), key=len, reverse=True)) + ")"
+    cut = next((i for i, ch in enumerate(right6) if ch in _PUNCT), None)
     if cut is not None:
-        pattern = re.escape(left + term + right[:cut]) + f"[{re.escape(_PUNCT)}]"
-        if cut == 0 and len(left) < 3:
-            return False  # a bare term before a comma proves nothing
-        return re.search(pattern, pools.corpus_text) is not None
-    if len(left) + len(right) < 3:
-        return False
-    return (left + term + right) in pools.corpus_text
+        if not (cut == 0 and len(left6) < 3):  # a bare term before a comma proves nothing
+            patterns.append(lead + terms + re.escape(right6[:cut]) + f"[{re.escape(_PUNCT)}]")
+    elif len(left6) + len(right6) >= 3:
+        patterns.append(lead + terms + re.escape(right6))
+    for pat in patterns:
+        rx = re.compile(pat)
+        if rx.search(pools.corpus_text) and len(rx.findall(pools.corpus_text)) > len(rx.findall(own)):
+            return True
+    return False
 
 
 def _alternatives(m: dict, pools: Pools) -> list[str]:
@@ -780,11 +913,20 @@ def _alternatives(m: dict, pools: Pools) -> list[str]:
 
 
 # ============================================================================ driver
+def _skey(sent) -> tuple:
+    """Sentence identity across overlapping chunks of one document."""
+    return (sent.chunk.doc_id, sent.simp)
+
+
 class _Run:
     def __init__(self, chunks: list[Chunk], corpus: Corpus, seed: int, report: QualityReport):
         self.corpus, self.seed, self.report = corpus, seed, report
         self.pools = pools_for(corpus, chunks)
-        self.facts: list[Fact] = [f for c in chunks for f in _facts_of(corpus, c)]
+        facts: dict[tuple, Fact] = {}
+        for c in chunks:  # chunks of a long section overlap: the same fact once
+            for f in _facts_of(corpus, c):
+                facts.setdefault((c.doc_id, f.sent.simp, f.start, f.term), f)
+        self.facts: list[Fact] = list(facts.values())
         seen_lists: dict[tuple, None] = {}
         self.lists: list[ListFact] = []
         for c in chunks:
@@ -825,29 +967,33 @@ class _Run:
         # bodies inside a list of bodies come last: they make better 多选 than blanks
         low = [f for f in order if f.weight < 0.1]
         order = [f for f in order if f.weight >= 0.1]
-        fresh = [f for f in order if (f.sent.chunk.id, f.sent.index) not in self.used_sents]
-        reused = [f for f in order if (f.sent.chunk.id, f.sent.index) in self.used_sents]
+        fresh = [f for f in order if _skey(f.sent) not in self.used_sents]
+        reused = [f for f in order if _skey(f.sent) in self.used_sents]
         return fresh + reused + low
 
     def _mark(self, f: Fact) -> None:
         self.used_facts.add(f.key)
-        self.used_sents[(f.sent.chunk.id, f.sent.index)] = None
+        self.used_sents[_skey(f.sent)] = None
 
     def items(self, t: str):
         """Yield validated items of type t, best material first."""
         rng = random.Random(f"{self.seed}:{t}")
         if t == "多选":
-            order = _weighted_order(self.lists, rng)
-            fresh = [lf for lf in order if lf.sent is None or (lf.chunk.id, lf.sent.index) not in self.used_sents]
-            order = fresh + [lf for lf in order if lf not in fresh]
-            for lf in order:
+            sets = statement_sets(self.facts, random.Random(f"{self.seed}:statements"))
+            self.report.material["statements"] = len(sets)
+            order = _weighted_order(self.lists + sets, rng)
+            fresh = [x for x in order if not isinstance(x, ListFact) or x.sent is None
+                     or _skey(x.sent) not in self.used_sents]
+            order = fresh + [x for x in order if x not in fresh]
+            for x in order:
                 for _ in range(2):  # a second draw of options if the first is rejected
-                    item = build_multi(lf, rng, self.pools)
+                    item = build_multi(x, rng, self.pools) if isinstance(x, ListFact) else \
+                        build_statements(x, rng, self.pools)
                     if item is None:
                         break
                     if self.accept(t, item):
-                        if lf.sent is not None:
-                            self.used_sents[(lf.chunk.id, lf.sent.index)] = None
+                        if isinstance(x, ListFact) and x.sent is not None:
+                            self.used_sents[_skey(x.sent)] = None
                         yield item
                         break
             return
@@ -857,35 +1003,51 @@ class _Run:
         truth_next = rng.random() < 0.5
         n_true = n_false = 0
         judged_sents: set[tuple] = set()
-        for f in self._ordered_facts(rng, kinds):
-            if f.key in self.used_facts:
-                continue
-            if t == "判断":
-                skey = (f.sent.chunk.id, f.sent.index)
-                if skey in judged_sents:
+        facts = self._ordered_facts(rng, kinds)
+        # one blank per answer term first (办事机构 twice reads like a repeat); repeats go to the back
+        seen_terms: Counter = Counter()
+        first, later = [], []
+        for f in facts:
+            k = to_simplified(f.term)
+            (first if seen_terms[k] < 1 else later).append(f)
+            seen_terms[k] += 1
+        # pass 0: one item per sentence within the type; pass 1: the facts pass 0 skipped for that reason
+        type_sents: set[tuple] = set()
+        skipped: list[Fact] = []
+        for pass_, queue in ((0, first + later), (1, skipped)):
+            for f in queue:
+                if f.key in self.used_facts:
                     continue
-                tries = [truth_next] + ([not truth_next] if abs(n_true - n_false) < 1 else [])
-                for truth in tries:
-                    item = build_judge(f, rng, self.pools, truth)
-                    if item is not None and self.accept(t, item):
-                        judged_sents.add(skey)
+                skey = _skey(f.sent)
+                if pass_ == 0 and skey in type_sents:
+                    skipped.append(f)
+                    continue
+                if t == "判断":
+                    if skey in judged_sents:
+                        continue
+                    tries = [truth_next] + ([not truth_next] if abs(n_true - n_false) < 1 else [])
+                    for truth in tries:
+                        item = build_judge(f, rng, self.pools, truth)
+                        if item is not None and self.accept(t, item):
+                            judged_sents.add(skey)
+                            self._mark(f)
+                            n_true += truth
+                            n_false += not truth
+                            truth_next = not truth if rng.random() < 0.85 else truth
+                            self.report.judge_truth = {TRUE: n_true, FALSE: n_false}
+                            yield item
+                            break
+                    continue
+                builder = build_single if t == "单选" else build_blank
+                for _ in range(2 if t == "单选" else 1):
+                    item = builder(f, rng, self.pools)
+                    if item is None:
+                        break
+                    if self.accept(t, item):
                         self._mark(f)
-                        n_true += truth
-                        n_false += not truth
-                        truth_next = not truth if rng.random() < 0.85 else truth
-                        self.report.judge_truth = {TRUE: n_true, FALSE: n_false}
+                        type_sents.add(skey)
                         yield item
                         break
-                continue
-            builder = build_single if t == "单选" else build_blank
-            for _ in range(2 if t == "单选" else 1):
-                item = builder(f, rng, self.pools)
-                if item is None:
-                    break
-                if self.accept(t, item):
-                    self._mark(f)
-                    yield item
-                    break
 
 
 def generate(chunks: list[Chunk], corpus: Corpus, counts: dict[str, int], seed: int = 1,

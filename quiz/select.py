@@ -75,6 +75,8 @@ class Corpus:
             return Engine.from_settings(settings)
 
         kw = KeywordIndex.load(settings.keyword_dir)
+        if kw is None and not settings.chroma_dir.exists() and not settings.chroma_host:
+            raise QuizError(f"索引不存在（{settings.home}）：请先运行 python -m ingest 建立索引，或设置 NPCQA_HOME。")
         if kw is None:  # no persisted keyword index: the engine derives it from the store
             try:
                 engine = factory()

@@ -80,7 +80,7 @@ def test_answer_streams_then_shows_numbered_sources(chat_app):
     final = chat[-1]["content"]
     assert "npc-msg-answer" in final and "npc-streaming" not in final
     assert final.count('<details class="npc-src') >= 1
-    assert '<span class="npc-n" data-n="1"' in final  # [1] in the answer → the same badge as source 1
+    assert '<span class="npc-n npc-n-1"' in final and 'class="npc-src npc-src-1' in final  # [1] in the answer → the same badge as source 1
     assert "<mark>" in final and "向社会公开" in final
     assert "第十条" in final and "法律" in final and "现行有效" in final
     assert box == ""  # question box cleared

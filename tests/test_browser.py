@@ -6,6 +6,7 @@ A screenshot of an answered question is saved to test-artifacts/chat.png (and do
 """
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import time
@@ -92,8 +93,10 @@ def test_answer_sources_highlight_copy_and_screenshot(page, server):
     sources = ans.locator("details.npc-src")
     assert sources.count() >= 1
     # [n] in the answer maps to the source with the same badge
-    first_marker = ans.locator(".npc-body .npc-n").first.get_attribute("data-n")
-    assert ans.locator(f'details.npc-src[data-n="{first_marker}"]').count() == 1
+    first_marker = ans.locator(".npc-body .npc-n").first.inner_text().strip()
+    assert first_marker.isdigit()
+    source = ans.locator(f"details.npc-src-{first_marker}")
+    assert source.count() == 1 and source.locator("summary .npc-n").inner_text().strip() == first_marker
     # expand a source: the full passage with the quoted sentences highlighted
     src = sources.first
     passage = src.locator(".npc-passage")
@@ -103,7 +106,17 @@ def test_answer_sources_highlight_copy_and_screenshot(page, server):
     mark = passage.locator("mark").first
     assert mark.is_visible() and len(mark.inner_text()) > 5
     summary = src.locator("summary").inner_text()
-    assert "法律" in summary and "第二十六条" in summary and "现行有效" in summary
+    assert re.search(r"\d{4}-\d{2}-\d{2}", summary) and any(k in summary for k in ("法律", "意见", "地方实践"))
+    if "法律" in summary:  # law sources: 《代表法》第N条 … 现行有效
+        assert re.search(r"《.+》第.+条", summary) and "现行有效" in summary
+    # screenshot of the answered question (look at it!)
+    page.set_viewport_size({"width": 1400, "height": 1200})  # the chat grows with the window: all fits
+    page.evaluate("document.querySelector('#chat [role=log]').scrollTop = 0")
+    time.sleep(0.3)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chat.png"))
+    (REPO / "docs").mkdir(exist_ok=True)
+    shutil.copy(ARTIFACTS / "chat.png", REPO / "docs" / "screenshot-chat.png")
     # copy: answer + 参考依据 in plain text
     page.click("#copy")
     page.wait_for_function("document.querySelector('#copy').innerText.includes('已复制')")
@@ -114,12 +127,6 @@ def test_answer_sources_highlight_copy_and_screenshot(page, server):
     page.click("#thumbs-up")
     page.wait_for_function("document.querySelector('#feedback-status').innerText.includes('已记录')")
     assert '"rating": "up"' in server["feedback"].read_text(encoding="utf-8")
-    # screenshot of the answered question (look at it!)
-    page.evaluate("document.querySelector('#chat .bubble-wrap, #chat [role=log]').scrollTop = 0")
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "chat.png"))
-    (REPO / "docs").mkdir(exist_ok=True)
-    shutil.copy(ARTIFACTS / "chat.png", REPO / "docs" / "screenshot-chat.png")
     # Chinese is drawn with a CJK system font (not tofu boxes): ask Chromium which fonts it used
     cdp = page.context.new_cdp_session(page)
     cdp.send("DOM.enable")

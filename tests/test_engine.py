@@ -75,6 +75,13 @@ def test_filters_apply(engine):
     assert ans.citations and {c.kind for c in ans.citations} == {"report"}
     ans = engine.ask("怎样加强人大机关建设？", filters=Filters(kinds=["report"], region="巴彦淖尔"))
     assert ans.citations and all("巴彦淖尔" in c.region for c in ans.citations)
+    # region narrows local documents only: national laws stay answerable
+    ans = engine.ask("监督法第十条", filters=Filters(region="巴彦淖尔"))
+    assert ans.citations[0].locator.startswith("《监督法》第十条")
+    assert all(c.kind == "law" or "巴彦淖尔" in c.region for c in ans.citations)
+    # status narrows laws only
+    ans = engine.ask("怎样加强人大机关建设？", filters=Filters(statuses=["已废止"]))
+    assert ans.citations and all(c.kind != "law" for c in ans.citations)
     ans = engine.ask("代表建议多长时间办结", filters=Filters(kinds=["opinion"]))
     assert {c.kind for c in ans.citations} == {"opinion"}
 

@@ -5,7 +5,8 @@ markup, so HTML or ``<script>`` inside a corpus file is shown as text, never run
 is emitted on one line (no blank lines) so the chat's Markdown renderer treats it as a raw HTML
 block and never re-interprets document text as Markdown.
 
-``[n]`` markers in an answer become numbered badges identical to the badge on source n.
+``[n]`` markers in an answer become numbered badges identical to the badge on source n (classes
+``npc-n npc-n-<n>`` on both, ``npc-src-<n>`` on the source; the chat's sanitizer drops data-* attributes).
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def kind_label(kind: str) -> str:
 
 def _badge(n: int | str, title: str = "") -> str:
     t = f' title="{esc(title)}"' if title else ""
-    return f'<span class="npc-n" data-n="{esc(n)}"{t}>{esc(n)}</span>'
+    return f'<span class="npc-n npc-n-{esc(n)}"{t}>{esc(n)}</span>'
 
 
 def _kind_chip(kind: str) -> str:
@@ -62,11 +63,13 @@ def render_answer_text(text: str, citations: list[Citation] | None = None) -> st
             continue
         out, pos = [], 0
         for m in _MARKER.finditer(line):
-            out.append(esc(line[pos:m.start()]))
+            before = line[pos:m.start()]
             n = int(m.group(1))
             c = by_n.get(n)
             title = f"来源 {n}：{c.title} {c.locator}" if c else f"来源 {n}"
-            out.append(_badge(n, title))
+            # the badge never wraps alone onto the next line: it stays with the character before it
+            out.append(esc(before[:-1]))
+            out.append(f'<span class="npc-nowrap">{esc(before[-1:])}{_badge(n, title)}</span>')
             pos = m.end()
         out.append(esc(line[pos:]))
         parts.append(f'<p class="npc-line">{"".join(out)}</p>')
@@ -122,7 +125,7 @@ def source_meta(c: Citation) -> list[str]:
 
 def render_source(c: Citation, cited: bool = True, open_: bool = False) -> str:
     """One collapsible source: badge, kind, title/locator, date, status; expanded: the full chunk."""
-    cls = "npc-src" + ("" if cited else " npc-src-uncited")
+    cls = f"npc-src npc-src-{c.n}" + ("" if cited else " npc-src-uncited")
     meta = source_meta(c)
     if c.kind == "law":  # the locator already names the law: 《监督法》第十条（第一章 总则）
         head = f'<span class="npc-title">{esc(c.locator)}</span>'
@@ -140,7 +143,7 @@ def render_source(c: Citation, cited: bool = True, open_: bool = False) -> str:
         prov.append(f"来源：{esc(c.source)}")
     prov_html = f'<div class="npc-prov">{"　".join(prov)}</div>' if prov else ""
     body = f'<div class="npc-passage">{highlight_passage(c.text, c.quote)}</div>{prov_html}'
-    return f'<details class="{cls}" data-n="{c.n}"{" open" if open_ else ""}>{summary}{body}</details>'
+    return f'<details class="{cls}"{" open" if open_ else ""}>{summary}{body}</details>'
 
 
 def render_sources(ans: Answer) -> str:
@@ -233,6 +236,7 @@ CSS = """
 #chat .npc-n { display: inline-block; min-width: 1.35em; height: 1.35em; line-height: 1.35em; padding: 0 0.25em;
   margin: 0 0.15em; border-radius: 0.7em; background: #8b1a1a; color: #fff !important; font-size: 0.75em;
   text-align: center; vertical-align: 0.15em; font-weight: 600; cursor: default; }
+#chat .npc-nowrap { white-space: nowrap; }
 #chat .npc-sources { margin-top: 0.8em; border-top: 1px solid var(--border-color-primary); padding-top: 0.5em; }
 #chat .npc-sources-head { font-weight: 600; margin-bottom: 0.3em; }
 #chat .npc-hint { font-weight: 400; font-size: 0.85em; color: var(--body-text-color-subdued); }

