@@ -16,6 +16,7 @@ from ingest.chunking import chunk_document
 from ingest.lawdb import load_laws
 from ingest.sync import run_sync
 from npcqa.settings import Settings
+from tests.support import FailingAfter
 
 REPO = Path(__file__).resolve().parent.parent
 SUPERVISION = "中华人民共和国各级人民代表大会常务委员会监督法"
@@ -181,22 +182,6 @@ def test_unreadable_new_version_keeps_previous_chunks(tmp_path):
     assert report.errors and report.docs_deleted == 0
     assert store_of(settings).count() == n == len(kw.chunks)
 
-
-class FailingAfter:
-    """Fault injection around the real embedder: dies after ``n`` batches, like a killed process."""
-
-    def __init__(self, inner, n: int):
-        self.inner, self.n = inner, n
-        self.fingerprint, self.dim = inner.fingerprint, inner.dim
-
-    def embed_passages(self, texts):
-        if self.n <= 0:
-            raise RuntimeError("simulated kill")
-        self.n -= 1
-        return self.inner.embed_passages(texts)
-
-    def embed_query(self, text):
-        return self.inner.embed_query(text)
 
 
 def test_interrupted_sync_converges_to_clean_build(tmp_path):

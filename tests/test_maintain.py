@@ -22,6 +22,7 @@ from npcqa import audit
 from npcqa.auth import (LoginThrottle, check_login, console_disabled_reason, console_enabled, hash_password,
                         verify_password)
 from npcqa.settings import Settings
+from tests.support import FailingAfter
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -188,21 +189,7 @@ def test_cli_rejects_traversal_oversize_and_renamed_binary(tmp_path):
 
 
 # ------------------------------------------------------------------ the console's functions
-class FailingAfter:
-    """The real embedder, dying after ``n`` batches (like a killed process)."""
 
-    def __init__(self, inner, n: int):
-        self.inner, self.n = inner, n
-        self.fingerprint, self.dim = inner.fingerprint, inner.dim
-
-    def embed_passages(self, texts):
-        if self.n <= 0:
-            raise RuntimeError("simulated failure")
-        self.n -= 1
-        return self.inner.embed_passages(texts)
-
-    def embed_query(self, text):
-        return self.inner.embed_query(text)
 
 
 def test_api_add_preview_detail_collisions_and_rollback(tmp_path):
