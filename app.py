@@ -7,8 +7,10 @@ exists yet it is built first (progress printed); a store that cannot be used sto
 a message, never a traceback. Analytics are off, no share link is ever created, and the page
 needs nothing outside this server (system fonts, no CDN).
 
-``build_demo(engine)`` returns the Blocks, so tests, the load script and the server share one UI.
-Its ``launch`` applies the theme/CSS (Gradio 6 takes them in ``launch()``) and refuses ``share``.
+``build_demo(engine)`` returns the Blocks, so tests, the load script and the server share one UI:
+three tabs — 问答 (the chat, open to everyone unless ``chat_requires_login``), 出题 (quiz builder) and
+管理 (the maintainers' console, behind its own login; see ``web/admin.py``). Its ``launch`` applies the
+theme/CSS (Gradio 6 takes them in ``launch()``) and refuses ``share``.
 """
 from __future__ import annotations
 
@@ -65,58 +67,81 @@ def make_theme():
                      button_primary_text_color="#ffffff", button_primary_border_color="#8b1a1a")
 
 
-def build_demo(engine, feedback_path: str | Path | None = None, logs_dir: str | Path | None = None):
-    """The chat UI over ``engine`` (feedback/logs default to the engine's home)."""
+def build_demo(engine, feedback_path: str | Path | None = None, logs_dir: str | Path | None = None,
+               settings=None, console=None):
+    """The app over ``engine``: 问答, 出题 and 管理 tabs.
+
+    ``settings`` (default ``engine.settings``) gives the console its credentials, upload limits and home;
+    feedback/logs default to that home. ``console`` may pass a ready ``web.admin.AdminConsole`` (tests)."""
     import gradio as gr
 
+    from quiz.ui import build_quiz_tab
+    from web.admin import AdminConsole, build_admin_tab, gated_respond
     from web.chat import KIND_CHOICES, ChatApp, new_session
 
-    app = ChatApp(engine, feedback_path=feedback_path, logs_dir=logs_dir)
+    settings = settings or engine.settings
+    app = ChatApp(engine, feedback_path=feedback_path or settings.feedback_path, logs_dir=logs_dir or settings.logs_dir)
+    console = console or AdminConsole(engine, settings, feedback_path=app.feedback_path)
+    gate = bool(settings.chat_requires_login)
     s = app.summary()
     region_choices = [("全部地区", "")] + [(r, r) for r in s.get("regions", [])]
     status_choices = [("不限", "")] + [(st, st) for st in s.get("statuses", [])]
 
     with gr.Blocks(title="人大工作问答助手", analytics_enabled=False) as demo:
         session = gr.State(new_session())
+        admin_token = gr.State("")  # console session token: server-side only (see web/admin.py)
         header = gr.HTML(app.header_html(s), elem_id="header")
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=1, min_width=250, elem_id="sidebar"):
-                gr.Markdown("**筛选**（对下一个问题生效）")
-                kinds = gr.CheckboxGroup(KIND_CHOICES, value=[k for _, k in KIND_CHOICES], label="文件类型",
-                                         info="都不勾选 = 全部类型", elem_id="kind-filter")
-                region = gr.Dropdown(region_choices, value="", label="地区", info="选定后只检索该地区的文件",
-                                     elem_id="region-filter")
-                status = gr.Dropdown(status_choices, value="", label="法律效力", info="只筛选法律，其他文件不受影响",
-                                     elem_id="status-filter")
-                gr.Markdown("**示例问题**（点击即问）")
-                example_buttons = [(gr.Button(f"{label}：{q}", size="sm", elem_id=eid, elem_classes="npc-example"), q)
-                                   for eid, label, q in EXAMPLES]
-                gr.HTML(f'<p class="npc-tip">{FOLLOW_UP_TIP}</p>', elem_id="follow-up-tip")
-            with gr.Column(scale=3, min_width=420):
-                chat = gr.Chatbot(
-                    label="问答", show_label=False, elem_id="chat", height="calc(100vh - 320px)", min_height=420, buttons=[], latex_delimiters=[],
-                    sanitize_html=True, render_markdown=True, autoscroll=True, group_consecutive_messages=False,
-                    placeholder="<div style='text-align:center;opacity:.7'>在下方输入问题，或点击左侧示例。"
-                                "回答中的编号对应下方“参考依据”，点开可核对原文。</div>",
-                )
-                with gr.Row(equal_height=True):
-                    question = gr.Textbox(show_label=False, placeholder="请输入问题，例如：监督法第十条规定了什么？（回车提问）",
-                                          lines=1, max_lines=6, scale=6, elem_id="question", autofocus=True)
-                    ask = gr.Button("提问", variant="primary", scale=1, min_width=90, elem_id="ask")
-                with gr.Row():
-                    copy = gr.Button("复制回答（含参考依据）", size="sm", elem_id="copy")
-                    up = gr.Button("有用", size="sm", elem_id="thumbs-up")
-                    down = gr.Button("没用", size="sm", elem_id="thumbs-down")
-                    clear = gr.Button("新对话", size="sm", elem_id="clear")
-                comment = gr.Textbox(show_label=False, lines=1, max_lines=3, elem_id="feedback-comment",
-                                     placeholder="可选：写下对最新回答的意见（如答非所问、缺少哪部法规），再点“有用”或“没用”")
-                fb_status = gr.Markdown("", elem_id="feedback-status")
-                copy_text = gr.Textbox(visible=False, elem_id="copy-text")
+        with gr.Tabs(elem_id="main-tabs"):
+            with gr.Tab("问答", id="chat", elem_id="chat-tab"):
+                gate_note = gr.HTML('<div class="npc-gate">问答需要登录：请先在“管理”页登录。</div>' if console.enabled else
+                                    '<div class="npc-gate">问答需要登录，但管理控制台未启用：请管理员配置 '
+                                    "NPCQA_ADMIN_PASSWORD_HASH（python -m npcqa.passwd）。</div>",
+                                    visible=gate, elem_id="chat-gate")
+                with gr.Row(equal_height=False, visible=not gate, elem_id="chat-area") as chat_area:
+                    with gr.Column(scale=1, min_width=250, elem_id="sidebar"):
+                        gr.Markdown("**筛选**（对下一个问题生效）")
+                        kinds = gr.CheckboxGroup(KIND_CHOICES, value=[k for _, k in KIND_CHOICES], label="文件类型",
+                                                 info="都不勾选 = 全部类型", elem_id="kind-filter")
+                        region = gr.Dropdown(region_choices, value="", label="地区", info="选定后只检索该地区的文件",
+                                             elem_id="region-filter")
+                        status = gr.Dropdown(status_choices, value="", label="法律效力", info="只筛选法律，其他文件不受影响",
+                                             elem_id="status-filter")
+                        gr.Markdown("**示例问题**（点击即问）")
+                        example_buttons = [(gr.Button(f"{label}：{q}", size="sm", elem_id=eid, elem_classes="npc-example"), q)
+                                           for eid, label, q in EXAMPLES]
+                        gr.HTML(f'<p class="npc-tip">{FOLLOW_UP_TIP}</p>', elem_id="follow-up-tip")
+                    with gr.Column(scale=3, min_width=420):
+                        chat = gr.Chatbot(
+                            label="问答", show_label=False, elem_id="chat", height="calc(100vh - 360px)", min_height=420, buttons=[], latex_delimiters=[],
+                            sanitize_html=True, render_markdown=True, autoscroll=True, group_consecutive_messages=False,
+                            placeholder="<div style='text-align:center;opacity:.7'>在下方输入问题，或点击左侧示例。"
+                                        "回答中的编号对应下方“参考依据”，点开可核对原文。</div>",
+                        )
+                        with gr.Row(equal_height=True):
+                            question = gr.Textbox(show_label=False, placeholder="请输入问题，例如：监督法第十条规定了什么？（回车提问）",
+                                                  lines=1, max_lines=6, scale=6, elem_id="question", autofocus=True)
+                            ask = gr.Button("提问", variant="primary", scale=1, min_width=90, elem_id="ask")
+                        with gr.Row():
+                            copy = gr.Button("复制回答（含参考依据）", size="sm", elem_id="copy")
+                            up = gr.Button("有用", size="sm", elem_id="thumbs-up")
+                            down = gr.Button("没用", size="sm", elem_id="thumbs-down")
+                            clear = gr.Button("新对话", size="sm", elem_id="clear")
+                        comment = gr.Textbox(show_label=False, lines=1, max_lines=3, elem_id="feedback-comment",
+                                             placeholder="可选：写下对最新回答的意见（如答非所问、缺少哪部法规），再点“有用”或“没用”")
+                        fb_status = gr.Markdown("", elem_id="feedback-status")
+                        copy_text = gr.Textbox(visible=False, elem_id="copy-text")
 
-        def on_ask(q, history_chat, sess, k, r, st):
-            yield from app.respond(q, history_chat, sess, k, r, st)
+            quiz = build_quiz_tab(engine)
+            quiz_tab = quiz.button.parent  # the gr.Tab that build_quiz_tab opened
+            if gate and isinstance(quiz_tab, gr.Tab):  # a simple gate: hidden until login
+                quiz_tab.visible = False
+            gated = [chat_area] + ([quiz_tab] if isinstance(quiz_tab, gr.Tab) else []) if gate else []
+            build_admin_tab(console, admin_token, header=header, header_fn=lambda: app.header_html(app.summary()),
+                            gated=gated, ungated=[gate_note] if gate else [])
 
-        ask_inputs = [question, chat, session, kinds, region, status]
+        on_ask = gated_respond(console, app, gate)
+
+        ask_inputs = [question, chat, session, kinds, region, status, admin_token]
         ask_outputs = [chat, session, question, copy_text, fb_status]
         ask.click(on_ask, ask_inputs, ask_outputs, api_name="ask", show_progress="hidden")
         question.submit(on_ask, ask_inputs, ask_outputs, api_visibility="private", show_progress="hidden")
@@ -146,11 +171,16 @@ def build_demo(engine, feedback_path: str | Path | None = None, logs_dir: str | 
 
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_MAX)
     demo.chat_app = app  # the handlers, for tests and tools
+    demo.admin_console = console
+    # Gradio's upload route is open to every visitor (files land in its temp cache, never in the corpus):
+    # bound it near the console's own limit, which gives the maintainer the precise reason below that.
+    demo.max_upload = f"{int(settings.max_file_mb * 1.1) + 1}mb"
     _bind_launch_defaults(demo)
     return demo
 
 
 def _bind_launch_defaults(demo) -> None:
+    from web.admin import CSS as ADMIN_CSS
     from web.render import CSS
 
     original = demo.launch
@@ -160,8 +190,10 @@ def _bind_launch_defaults(demo) -> None:
             raise ValueError("share links are disabled for this app")
         kwargs["share"] = False
         kwargs.setdefault("theme", make_theme())
-        kwargs.setdefault("css", CSS)
+        kwargs.setdefault("css", CSS + ADMIN_CSS)
         kwargs.setdefault("footer_links", ["api"])
+        if getattr(demo, "max_upload", None):
+            kwargs.setdefault("max_file_size", demo.max_upload)
         return original(*args, **kwargs)
 
     demo.launch = launch

