@@ -62,7 +62,7 @@ def markdown(data: dict) -> str:
     rows = ["| metric | value |", "| --- | --- |",
             f"| source | {data['source']} ({data['chunks']} chunks) |",
             f"| items | {data['items']} (requested {data['count']}) |",
-            f"| type mix | " + ", ".join(f"{t} {data['type_mix'].get(t, 0)}" for t in TYPES) + " |",
+            "| type mix | " + ", ".join(f"{t} {data['type_mix'].get(t, 0)}" for t in TYPES) + " |",
             f"| 判断 true / false | {data['judge_truth'].get('正确', 0)} / {data['judge_truth'].get('错误', 0)} |",
             f"| time, cold (incl. distractor pools) | {data['generate_ms_cold']:.0f} ms |",
             f"| time, warm | {data['generate_ms_warm']:.0f} ms |",

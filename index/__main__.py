@@ -53,6 +53,7 @@ def _settings_from_args(args):
         upd["answer_mode"] = args.mode
     if getattr(args, "llm_base_url", None):
         upd["llm_base_url"] = args.llm_base_url
+        upd.setdefault("answer_mode", "auto")  # naming an endpoint without --mode means: use it when it answers
     if getattr(args, "llm_model", None):
         upd["llm_model"] = args.llm_model
     return settings.model_copy(update=upd) if upd else settings

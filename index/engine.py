@@ -165,8 +165,9 @@ class Engine:
             ranked = self.fusion.search(q, filters or Filters(), n or self.settings.candidates, mode=mode)
         return q, ranked
 
-    def ask(self, question: str, filters: Filters | None = None, history: list[str] | None = None,
-            mode: str = "hybrid") -> Answer:
+    def prepare(self, question: str, filters: Filters | None = None, history: list[str] | None = None,
+                mode: str = "hybrid") -> "Prepared":
+        """Check the question, retrieve, and take the refusal decision (shared by every answer mode)."""
         question = check_question(question)
         self.refresh()
         t0 = time.perf_counter()
@@ -177,23 +178,50 @@ class Engine:
         rel = self.relevance(q, ranked)
         top = ranked[: self.settings.top_k]
         refused = not top or (not exact and self.should_refuse(rel))
-        if refused:
-            ans = Answer(question=question, answer=self._refusal_text(top), refused=True,
+        return Prepared(question, query_text, q, ranked, top, exact, rel, refused, t0, t1)
+
+    def extractive_answer(self, p: "Prepared") -> Answer:
+        if p.refused:
+            ans = Answer(question=p.question, answer=self._refusal_text(p.top), refused=True,
                          suggestions=[{"doc_id": c.doc_id, "title": c.title, "kind": c.kind,
-                                       "locator": locator_label(c)} for c, _ in top[:3]])
+                                       "locator": locator_label(c)} for c, _ in p.top[:3]])
         else:
-            text, citations = self.generator.generate(question, q, top, exact_ids=exact)
-            ans = Answer(question=question, answer=text, refused=False, citations=citations)
-        ans.timings_ms = {"retrieve": round((t1 - t0) * 1000, 1), "answer": round((time.perf_counter() - t1) * 1000, 1)}
-        ans.relevance = rel.to_json()
+            text, citations = self.generator.generate(p.question, p.q, p.top, exact_ids=p.exact)
+            ans = Answer(question=p.question, answer=text, refused=False, citations=citations)
+        ans.timings_ms = {**p.timings(), "answer": round((time.perf_counter() - p.t1) * 1000, 1)}
+        ans.relevance = p.rel.to_json()
         return ans
+
+    def ask(self, question: str, filters: Filters | None = None, history: list[str] | None = None,
+            mode: str = "hybrid") -> Answer:
+        """The extractive answer (whatever ``answer_mode`` says)."""
+        return self.extractive_answer(self.prepare(question, filters, history, mode))
+
+    def answer(self, question: str, filters: Filters | None = None, history: list[str] | None = None) -> Answer:
+        """The answer in the configured ``answer_mode``: extractive, or an LLM answer whose citations
+        were verified (falling back to extractive with a ``notice``). Non-streaming."""
+        if self.settings.answer_mode == "extractive":
+            return self.ask(question, filters=filters, history=history)
+        from index.llm import answer_events
+
+        final = None
+        for kind, payload in answer_events(self, question, filters, history, stream=False):
+            if kind == "final":
+                final = payload
+        return final
 
     def ask_stream(self, question: str, filters: Filters | None = None, history: list[str] | None = None):
         """Yield ``("delta", text)`` pieces, then ``("final", Answer)``.
 
-        Extractive answers are ready at once and are streamed line by line; the LLM layer
-        (index.llm) streams tokens through the same events.
+        Extractive answers are ready at once and are streamed line by line; in ``llm``/``auto`` mode
+        (index.llm) the model's tokens stream as they arrive and the final Answer carries the
+        verified text, which replaces what was streamed.
         """
+        if self.settings.answer_mode != "extractive":
+            from index.llm import answer_events
+
+            yield from answer_events(self, question, filters, history, stream=True)
+            return
         ans = self.ask(question, filters=filters, history=history)
         for line in ans.answer.splitlines(keepends=True):
             yield "delta", line
@@ -210,6 +238,25 @@ class Engine:
             for c, _ in top[:3]:
                 lines.append(f"- {c.title} {locator_label(c) if c.kind == 'law' else c.locator}")
         return "\n".join(lines)
+
+
+@dataclass
+class Prepared:
+    """A question after retrieval and the refusal decision, before any answer is written."""
+
+    question: str
+    query_text: str  # the question as searched (a follow-up joined with the previous question)
+    q: Query
+    ranked: list[tuple[Chunk, float]]
+    top: list[tuple[Chunk, float]]
+    exact: frozenset[str]
+    rel: Relevance
+    refused: bool
+    t0: float
+    t1: float
+
+    def timings(self) -> dict[str, float]:
+        return {"retrieve": round((self.t1 - self.t0) * 1000, 1)}
 
 
 def normalize_for_match(text: str) -> str:

@@ -1,7 +1,8 @@
 """Citation verification for generated answers (pure functions, no model, no I/O).
 
-An LLM answer is split into sentences (ends: 。！？； and line breaks); each sentence's ``[n]``
-markers are checked against the numbered passages the model was given:
+An LLM answer is split into sentences (ends: 。！？； and line breaks; an unmarked clause ending
+in ； joins the clause whose marker follows it, as in "（一）……；（二）……[1]。"); each sentence's
+``[n]`` markers are checked against the numbered passages the model was given:
 
 1. a marker pointing to no passage is removed (``dropped_markers``);
 2. a marker is *term-supported* when at least ``TERM_SHARE`` (50 %) of the sentence's content
@@ -36,7 +37,7 @@ _FW_DIGITS = str.maketrans("０１２３４５６７８９［］", "0123456789[]
 _MARK_GROUP = re.compile(r"[\[【]\s*(\d{1,3}(?:\s*[,，、\-–]\s*\d{1,3})*)\s*[\]】]")
 _MARK = re.compile(r"\[(\d{1,3})\]")
 _MARKS_AFTER_END = re.compile(rf"([{SENT_ENDS}])((?:\s*\[\d{{1,3}}\])+)")
-_LIST_PREFIX = re.compile(r"^\s*(?:[-*•·]\s*|\d{1,2}\s*[.、)）]\s*|[（(]\s*[一二三四五六七八九十\d]{1,3}\s*[）)]\s*"
+_LIST_PREFIX = re.compile(r"^\s*(?:[-*•·]\s*|\d{1,2}\s*[.、)）](?!\d)\s*|[（(]\s*[一二三四五六七八九十\d]{1,3}\s*[）)]\s*"
                           r"|[一二三四五六七八九十]{1,3}\s*[、.]\s*)")
 _MARKDOWN = re.compile(r"\*\*|__|^#{1,6}\s*|`")
 _THINK = re.compile(r"<think>.*?(?:</think>|$)", re.S)
@@ -44,7 +45,7 @@ _THINK = re.compile(r"<think>.*?(?:</think>|$)", re.S)
 # ------------------------------------------------------------------------------------ numbers
 _CN = "零〇一二两三四五六七八九十百千万亿"
 _NUM = rf"(?:\d+(?:\.\d+)?|[{_CN}]+)"
-_UNIT = r"(?:小时|分钟|工作日|周岁|[日天个月年周名人次届条款项章节倍岁件部类种级位份期批家所户元票页万亿])"
+_UNIT = r"(?:小时|分钟|工作日|周岁|个月|[日天个月年周名人次届条款项章节倍岁件部类种级位份期批家所户元票页万亿])"
 _ORD_UNIT = r"[条款项章节次届个批期号]"
 _NUMBER_PATTERNS = [
     ("%", re.compile(rf"百分之({_NUM})")),
@@ -131,12 +132,9 @@ def _fact(kind: str, m: re.Match) -> tuple[str, float] | None:
 
 
 def number_supported(fact: tuple[str, float], facts: set[tuple[str, float]]) -> bool:
+    """Same value, and the same unit (a bare Arabic number on either side matches any unit)."""
     unit, v = fact
-    for u2, v2 in facts:
-        if abs(v - v2) < 1e-6 and (u2 == unit or not u2 or not unit) and not (
-                unit.startswith("第") != u2.startswith("第") and unit and u2):
-            return True
-    return False
+    return any(abs(v - v2) < 1e-6 and (u2 == unit or not u2 or not unit) for u2, v2 in facts)
 
 
 # ------------------------------------------------------------------------------------ terms
@@ -173,14 +171,19 @@ def term_share(sentence: str, haystack: str, words: list[str] | None = None) -> 
 
 
 # ------------------------------------------------------------------------------------ sentences
+def strip_think(text: str) -> str:
+    """Drop a reasoning model's <think>…</think> block (an unclosed one runs to the end)."""
+    return _THINK.sub("", text or "")
+
+
 def clean_reply(text: str) -> str:
-    """Model reply → plain lines: no <think> block, no Markdown emphasis, markers as ``[n]``."""
-    text = _THINK.sub("", text or "")
+    """Model reply → plain lines: no <think> block, Markdown or list numbering; markers as ``[n]``."""
+    text = strip_think(text)
     text = text.translate(_FW_DIGITS)
     text = _MARK_GROUP.sub(_expand_group, text)
     lines = []
     for line in text.splitlines():
-        line = _MARKDOWN.sub("", line).strip()
+        line = _LIST_PREFIX.sub("", _MARKDOWN.sub("", line)).strip()
         if line:
             lines.append(line)
     return "\n".join(lines)
@@ -209,7 +212,17 @@ def split_answer(text: str) -> list[list[str]]:
                 merged[-1] += p
             else:
                 merged.append(p)
-        out.append(merged)
+        sentences: list[str] = []
+        pending = ""
+        for p in merged:  # an unmarked clause ending in ； is part of the sentence its next marker closes
+            if p[-1] in "；;" and not _MARK.search(p):
+                pending += p
+                continue
+            sentences.append(pending + p)
+            pending = ""
+        if pending:
+            sentences.append(pending)
+        out.append(sentences)
     return out
 
 
@@ -286,9 +299,8 @@ def check_sentence(sentence: str, passages: dict[int, Passage], hay: dict[int, s
         chk.counted = False  # 【法律规定】 / 具体如下： — a label, kept only when a cited line follows
         return chk
     if not words and not numbers_in(body):
-        chk.counted = False  # "具体如下：" — nothing to verify; kept as-is without markers
+        chk.counted = False  # "如下。" — nothing to verify: kept as text, its markers dropped
         chk.bad_markers = [n for n in markers if n not in passages]
-        chk.kept_markers = [n for n in markers if n in passages]
         return chk
     supported = []
     for n in markers:

@@ -192,11 +192,8 @@ def drop_collection(settings: Settings) -> None:
 
 
 def write_log(settings: Settings, name: str, payload: dict) -> Path:
-    import json
+    from npcqa.jsonl import append_jsonl
 
-    settings.ensure_home()
     path = settings.logs_dir / f"{name}.jsonl"
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(json.dumps({"time": datetime.now(timezone.utc).isoformat(timespec="seconds"), **payload},
-                           ensure_ascii=False) + "\n")
+    append_jsonl(path, {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"), **payload})
     return path

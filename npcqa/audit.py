@@ -7,11 +7,11 @@ Appends are serialized with ``flock`` so several app processes and the CLI can s
 """
 from __future__ import annotations
 
-import fcntl
 import json
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
+from npcqa.jsonl import append_jsonl
 from npcqa.settings import Settings
 
 
@@ -27,16 +27,7 @@ def record(settings: Settings, actor: str, action: str, doc_ids: Iterable[str] |
         "doc_ids": list(doc_ids or []),
         "detail": detail if detail is not None else {},
     }
-    settings.ensure_home()
-    line = json.dumps(rec, ensure_ascii=False, default=str) + "\n"
-    with open(settings.audit_path, "a", encoding="utf-8") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            f.write(line)
-            f.flush()
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-    return rec
+    return append_jsonl(settings.audit_path, rec)
 
 
 def read_audit(settings: Settings, limit: int | None = None, action: str | None = None,

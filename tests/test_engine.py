@@ -30,7 +30,7 @@ def test_named_article_comes_first(engine, question, title, locator):
     assert not ans.refused
     first = ans.citations[0]
     assert first.title == title
-    assert first.locator.startswith(f"《") and locator in first.locator
+    assert first.locator.startswith("《") and locator in first.locator
     assert first.quote and first.quote[:10] in ans.answer
 
 

@@ -6,36 +6,18 @@ thread lock and an ``flock`` so several app workers/processes never interleave l
 """
 from __future__ import annotations
 
-import fcntl
 import json
-import threading
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-_LOCK = threading.Lock()
+from npcqa.jsonl import append_jsonl, now_iso  # noqa: F401  (now_iso re-exported)
+
 RATINGS = ("up", "down")
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
 
 
 def append_feedback(path: str | Path, record: dict[str, Any]) -> dict[str, Any]:
     """Append ``record`` (``time`` added when missing) as one JSON line; returns what was written."""
-    path = Path(path)
-    rec = dict(record)
-    rec.setdefault("time", now_iso())
-    line = json.dumps(rec, ensure_ascii=False, default=str) + "\n"  # json escapes newlines
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with _LOCK, open(path, "a", encoding="utf-8") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            fh.write(line)
-            fh.flush()
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-    return rec
+    return append_jsonl(path, record)
 
 
 def read_feedback(path: str | Path) -> list[dict[str, Any]]:

@@ -179,13 +179,22 @@ def render_notes(context_query: str = "", filters_label: str = "", notice: str =
     return "".join(notes)
 
 
+def render_mode(ans: Answer) -> str:
+    """A visible tag saying what produced the answer (classes, not data-*: the chat sanitizer drops those)."""
+    if ans.mode == "llm":
+        v = ans.verification or {}
+        checked = f" · 已核验 {v.get('kept', 0)}/{v.get('sentences', 0)} 句" if v else ""
+        return f'<span class="npc-mode npc-mode-llm">大模型生成{esc(checked)}</span>'
+    return '<span class="npc-mode npc-mode-extractive">原文摘录</span>'
+
+
 def render_answer(ans: Answer, context_query: str = "", filters_label: str = "") -> str:
-    """The final assistant message: notes, answer (or refusal) and the numbered sources."""
+    """The final assistant message: mode tag, notes, answer (or refusal) and the numbered sources."""
     notes = render_notes(context_query, filters_label, ans.notice)
     if ans.refused:
         return f'<div class="npc-msg npc-msg-refused">{notes}{render_refusal(ans)}</div>'
     body = render_answer_text(ans.answer, ans.citations)
-    return (f'<div class="npc-msg npc-msg-answer">{notes}<div class="npc-body">{body}</div>'
+    return (f'<div class="npc-msg npc-msg-answer">{render_mode(ans)}{notes}<div class="npc-body">{body}</div>'
             f'{render_sources(ans)}</div>')
 
 
@@ -232,6 +241,9 @@ CSS = """
 #header .npc-summary b { color: var(--body-text-color); }
 #chat .npc-q { white-space: normal; }
 #chat .npc-msg p { margin: 0.25em 0; }
+#chat .npc-mode { display: inline-block; font-size: 0.78em; padding: 0 0.5em; border-radius: 0.6em;
+  margin-bottom: 0.3em; background: #eef2f7; color: #44546a; }
+#chat .npc-mode-llm { background: #e8f3ec; color: #1d6b3a; }
 #chat .npc-group { font-weight: 600; color: #8b1a1a; margin-top: 0.6em !important; }
 #chat .npc-n { display: inline-block; min-width: 1.35em; height: 1.35em; line-height: 1.35em; padding: 0 0.25em;
   margin: 0 0.15em; border-radius: 0.7em; background: #8b1a1a; color: #fff !important; font-size: 0.75em;
