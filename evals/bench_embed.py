@@ -97,7 +97,11 @@ def run(settings, passages: list[str], fresh: bool = False, log=print) -> dict:
     result: dict = {"passages": len(passages)}
 
     if fresh:  # a scratch NPCQA_HOME, so the one-time conversion really runs
-        settings = settings.model_copy(update={"home": Path(tempfile.mkdtemp(prefix="bench-embed-home-"))})
+        home = Path(tempfile.mkdtemp(prefix="bench-embed-home-"))
+        update = {"home": home}
+        if "model_cache" in type(settings).model_fields:
+            update["model_cache"] = home / "models"
+        settings = settings.model_copy(update=update)
     st_dir = e5convert.model_dir(settings.models_dir)
     st_cached = (st_dir / e5convert.MANIFEST).is_file()
     int8_cached = (st_dir / "onnx" / e5convert.INT8_FILE).is_file()

