@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from evals.harness import (EVALS, eval_settings, load_questions, markdown_table, per_category, run_config,
+from evals.harness import (EVALS, all_laws_settings, eval_settings, load_questions, markdown_table, per_category, run_config,
                            update_readme)
 from npcqa.settings import get_settings
 
@@ -114,9 +114,7 @@ def cmd_latency(args) -> int:
     from ingest.sync import run_sync
 
     base = get_settings()
-    settings = eval_settings(base)
-    if args.all_laws:
-        settings = settings.model_copy(update={"home": base.home / "evals" / "home-all-laws", "all_laws": True})
+    settings = all_laws_settings(base) if args.all_laws else eval_settings(base)
     t0 = time.perf_counter()
     report, _ = run_sync(settings, quiet=args.json)
     build_s = time.perf_counter() - t0

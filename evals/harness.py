@@ -54,7 +54,8 @@ def eval_settings(base: Settings) -> Settings:
     for sub in FIXTURES.iterdir():
         if sub.is_dir():
             shutil.copytree(sub, corpus / sub.name, dirs_exist_ok=True)
-    return base.model_copy(update={"home": root / "home", "corpus_dir": corpus})
+    # the converted model is shared with the main home, not converted again for the eval home
+    return base.model_copy(update={"home": root / "home", "corpus_dir": corpus, "model_cache": base.models_dir})
 
 
 def _norm(s: str) -> str:
@@ -65,6 +66,23 @@ def is_hit(q: Question, citation) -> bool:
     doc_id = citation["doc_id"] if isinstance(citation, dict) else citation.doc_id
     text = citation["text"] if isinstance(citation, dict) else citation.text
     return doc_id == q.gold_doc and _norm(q.answer or "") in _norm(text)
+
+
+def all_laws_settings(base: Settings) -> Settings:
+    """The full-DB eval index (every current law + the eval corpus), shared by
+    ``python -m evals.bench ingest --all-laws`` (which builds it from scratch and times it) and
+    ``python -m evals latency --all-laws`` (which reuses it when present)."""
+    return eval_settings(base).model_copy(update={"home": base.home / "evals" / "home-all-laws", "all_laws": True})
+
+
+def retrieval_hits(questions: list[Question], retrieved: list[list]) -> dict:
+    """hit@1/@5 of the ranked chunks themselves, before the refusal decision: compares retrieval
+    quality across embedding models whose calibrated refusal thresholds differ."""
+    pairs = [(q, r) for q, r in zip(questions, retrieved) if q.answerable]
+    n = max(len(pairs), 1)
+    firsts = [next((i for i, c in enumerate(r[:5], 1) if is_hit(q, c)), None) for q, r in pairs]
+    return {"retrieval_hit@1": round(sum(f == 1 for f in firsts) / n, 3),
+            "retrieval_hit@5": round(sum(f is not None for f in firsts) / n, 3)}
 
 
 def score(questions: list[Question], answers: list, latencies: list[float]) -> dict:
@@ -106,7 +124,11 @@ def run_config(engine, questions: list[Question], mode: str, ask=None) -> tuple[
         a = ask(q.q) if ask else engine.ask(q.q, mode=mode)
         latencies.append((time.perf_counter() - t0) * 1000)
         answers.append(a)
-    return score(questions, answers, latencies), answers
+    res = score(questions, answers, latencies)
+    if ask is None:  # the same retrieval again, untimed, without the refusal decision
+        res.update(retrieval_hits(questions, [[c for c, _ in engine.retrieve(q.q, mode=mode)[1][:5]]
+                                              for q in questions]))
+    return res, answers
 
 
 def per_category(questions: list[Question], answers: list) -> dict:
@@ -119,9 +141,13 @@ def per_category(questions: list[Question], answers: list) -> dict:
 
 
 def markdown_table(results: dict) -> str:
-    rows = ["| retrieval | hit@1 | hit@5 | MRR | refusal precision | refusal recall | answerable refused | p50 ms | p95 ms |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    """hit@1/@5/MRR count an answer's citations (a refused answer has none); the retrieval
+    columns count the ranked chunks before the refusal decision."""
+    rows = ["| retrieval | hit@1 | hit@5 | MRR | retrieval hit@1 / hit@5 | refusal precision | refusal recall "
+            "| answerable refused | p50 ms | p95 ms |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, r in results.items():
-        rows.append(f"| {name} | {r['hit@1']:.3f} | {r['hit@5']:.3f} | {r['mrr']:.3f} | {r['refusal_precision']} | "
+        ret = (f"{r['retrieval_hit@1']:.3f} / {r['retrieval_hit@5']:.3f}" if "retrieval_hit@5" in r else "-")
+        rows.append(f"| {name} | {r['hit@1']:.3f} | {r['hit@5']:.3f} | {r['mrr']:.3f} | {ret} | {r['refusal_precision']} | "
                     f"{r['refusal_recall']} | {r['answerable_refused']} | {r['latency_p50_ms']} | {r['latency_p95_ms']} |")
     return "\n".join(rows)
