@@ -2,7 +2,7 @@
 
     python -m evals run [--mode llm] [--readme]   dev set: hit@1/@5, MRR, refusal, latency per retrieval mode
     python -m evals calibrate                     choose refusal thresholds on the dev set → index/calibration.json
-    python -m evals latency [--all-laws]          warm latency of the dev questions on a (full-DB) index
+    python -m evals latency [--all-laws] [--readme]  warm latency of the dev questions on a (full-DB) index
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from evals.harness import (EVALS, all_laws_settings, eval_settings, load_questions, markdown_table, per_category, run_config,
+from evals.harness import (EVALS, all_laws_settings, eval_settings, latency_markdown, load_questions, markdown_table, per_category, run_config,
                            update_readme)
 from npcqa.settings import get_settings
 
@@ -69,6 +69,7 @@ def cmd_run(args) -> int:
     if args.readme and args.mode != "llm":
         update_readme("evals", table + f"\n\n_{len(questions)} dev questions, embedding `{engine.embedder.fingerprint}`; "
                       f"from `python -m evals run` ({data['time']})._")
+        update_readme("latency", latency_markdown())
     if args.json:
         print(json.dumps(data, ensure_ascii=False))
     else:
@@ -130,7 +131,10 @@ def cmd_latency(args) -> int:
     out["hybrid_over_dense_p95"] = round(out["hybrid"]["p95_ms"] / max(out["dense"]["p95_ms"], 1e-6), 2)
     store_bytes = sum(p.stat().st_size for p in settings.home.rglob("*") if p.is_file())
     out["home_mb"] = round(store_bytes / 1e6, 1)
+    out["time"] = time.strftime("%Y-%m-%d %H:%M")
     path = _write("latency_all_laws" if args.all_laws else "latency", out, args.out)
+    if args.readme:
+        update_readme("latency", latency_markdown())
     print(json.dumps(out, ensure_ascii=False) if args.json else f"{json.dumps(out, ensure_ascii=False, indent=2)}\n{path}")
     return 0
 
@@ -147,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     lat = sub.add_parser("latency")
     lat.add_argument("--all-laws", action="store_true")
     lat.add_argument("--json", action="store_true")
+    lat.add_argument("--readme", action="store_true", help="regenerate the README's speed section")
     lat.add_argument("--out")
     args = p.parse_args(argv)
     return {"run": cmd_run, "calibrate": cmd_calibrate, "latency": cmd_latency}[args.cmd](args)

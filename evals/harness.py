@@ -151,3 +151,38 @@ def markdown_table(results: dict) -> str:
         rows.append(f"| {name} | {r['hit@1']:.3f} | {r['hit@5']:.3f} | {r['mrr']:.3f} | {ret} | {r['refusal_precision']} | "
                     f"{r['refusal_recall']} | {r['answerable_refused']} | {r['latency_p50_ms']} | {r['latency_p95_ms']} |")
     return "\n".join(rows)
+
+
+def _load_result(name: str) -> dict | None:
+    try:
+        return json.loads((EVALS / "results" / f"{name}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def latency_markdown() -> str:
+    """The README's speed section, generated from evals/results/{dev,latency_all_laws,load}.json."""
+    out = []
+    dev = _load_result("dev")
+    if dev and "hybrid" in dev.get("results", {}):
+        h, d = dev["results"]["hybrid"], dev["results"]["dense"]
+        out.append(f"- **Bundled-corpus index** (`python -m evals run`; embedding `{dev['embed_model']}`): a warm "
+                   f"question takes p50 {h['latency_p50_ms']} ms / p95 {h['latency_p95_ms']} ms end to end (hybrid "
+                   f"retrieval + extractive answer); dense-only p50 {d['latency_p50_ms']} / p95 {d['latency_p95_ms']} ms.")
+    full = _load_result("latency_all_laws")
+    if full:
+        h, d, b = full["hybrid"], full["dense"], full["bm25"]
+        out.append(f"- **Full law DB** (`python -m evals latency --all-laws`: every current law in the DB + the "
+                   f"eval corpus, {full['chunks']:,} chunks, {full['home_mb']} MB on disk): warm hybrid p50 "
+                   f"{h['p50_ms']} ms / p95 {h['p95_ms']} ms; dense-only p50 {d['p50_ms']} / p95 {d['p95_ms']} ms "
+                   f"(hybrid/dense p95 = {full['hybrid_over_dense_p95']}×); BM25-only p50 {b['p50_ms']} / p95 "
+                   f"{b['p95_ms']} ms. Targets: p95 < 300 ms and ≤ 1.5× dense-only. Dev-set hit@5 on this index: "
+                   f"hybrid {h['hit@5']}, dense {d['hit@5']} (all the other laws now compete for every question).")
+    load = _load_result("load")
+    if load:
+        lat = load["latency_s"]
+        out.append(f"- **Web load** (`python -m evals.load`: {load['clients']} concurrent clients × "
+                   f"{load['questions_per_client']} questions through the Gradio API, localhost): {load['requests']} "
+                   f"requests, {load['errors']} errors, p50 {lat['p50']} s, p95 {lat['p95']} s per answer "
+                   f"(queue concurrency {load['server_concurrency_limit']}; {load['throughput_qps']} answers/s).")
+    return "**Speed** (this machine: 2 CPU cores, no GPU)\n\n" + "\n".join(out)

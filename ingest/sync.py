@@ -16,6 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from index.embedding import Embedder, make_embedder
 from index.keyword import KeywordIndex, sync_keyword_index
 from index.store import ChunkStore
@@ -27,6 +29,7 @@ from npcqa.settings import Settings
 from npcqa.types import Chunk, Document
 
 Progress = Callable[[int, int, str], None]  # (done, total, message)
+WRITE_BATCH = 256  # embedded chunks per Chroma upsert (see apply_documents)
 
 
 @dataclass
@@ -137,13 +140,28 @@ def apply_documents(store: ChunkStore, embedder: Embedder, docs: list[Document],
     total = len(to_embed)
     if progress:
         progress(0, total, "embedding")
+    # Chroma's cost per upsert call is mostly fixed (measured: 1,329 chunks in 5.9 s as 32-chunk calls,
+    # 1.8 s as 256-chunk calls), so embedded chunks are written in groups of WRITE_BATCH. A crash
+    # loses at most one group of embeddings, which the next run embeds again.
+    pending: list[Chunk] = []
+    pending_vecs: list[np.ndarray] = []
+
+    def flush() -> None:
+        if pending:
+            store.upsert(pending, np.concatenate(pending_vecs))
+            pending.clear()
+            pending_vecs.clear()
+
     for i in range(0, total, batch):
         part = to_embed[i: i + batch]
-        vectors = embedder.embed_passages([c.embed_text for c in part])
-        store.upsert(part, vectors)
+        pending_vecs.append(np.asarray(embedder.embed_passages([c.embed_text for c in part]), dtype=np.float32))
+        pending.extend(part)
+        if len(pending) >= WRITE_BATCH:
+            flush()
         report.chunks_embedded += len(part)
         if progress:
             progress(report.chunks_embedded, total, "embedding")
+    flush()
     store.update_metadata(to_touch)
     for _doc, chunks, existing in plans:
         stale = existing - {c.id for c in chunks}

@@ -157,7 +157,7 @@ def test_engine_errors_give_friendly_messages(engine, tmp_path):
 
 
 def test_kind_filter_applies(chat_app):
-    _, (chat, session, *_rest) = run(chat_app, "代表有哪些权利", kinds=["report"])
+    _, (chat, session, *_rest) = run(chat_app, "如何发挥人大代表作用", kinds=["report"])
     kinds = {c["kind"] for c in session["last"]["citations"]}
     assert kinds == {"report"}
     assert "只看地方实践" in chat[-1]["content"]

