@@ -202,9 +202,12 @@ def _bind_launch_defaults(demo) -> None:
 # ---------------------------------------------------------------------------------------- CLI
 def load_engine(settings):
     """The engine over ``settings``' index, building the index first when there is none."""
+    from index import e5convert
     from index.engine import Engine
     from index.store import IndexMissing
 
+    if e5convert.conversion_pending(settings):
+        print(e5convert.CONVERSION_NOTICE.format(path=settings.models_dir), flush=True)
     try:
         return Engine.from_settings(settings)
     except IndexMissing:

