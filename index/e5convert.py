@@ -38,6 +38,7 @@ conversion killed half-way leaves no half model behind (stale temp dirs are swep
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -319,6 +320,21 @@ def _offline_env() -> None:
         lg.addFilter(_FILTER)
 
 
+@contextlib.contextmanager
+def _quiet_export():
+    """The ONNX export logs advice meant for library users (save_pretrained, deprecated names);
+    a cadre starting the app should see only our one-line notice."""
+    names = ("sentence_transformers", "transformers", "optimum")
+    saved = {n: logging.getLogger(n).level for n in names}
+    try:
+        for n in names:
+            logging.getLogger(n).setLevel(logging.ERROR)
+        yield
+    finally:
+        for n, level in saved.items():
+            logging.getLogger(n).setLevel(level)
+
+
 def _read_manifest(path: Path) -> dict:
     try:
         return json.loads((path / MANIFEST).read_text(encoding="utf-8"))
@@ -419,7 +435,7 @@ def ensure_int8_onnx(st_dir: Path) -> str:
         staging = Path(tempfile.mkdtemp(prefix=f".tmp-{MODEL_NAME}-onnx-", dir=st_dir.parent))
         try:
             log.info("exporting %s to ONNX and quantizing to int8", st_dir)
-            with warnings.catch_warnings():  # torch.onnx tracer chatter
+            with warnings.catch_warnings(), _quiet_export():  # torch.onnx tracer chatter
                 warnings.simplefilter("ignore")
                 fp32 = SentenceTransformer(str(st_dir), device="cpu", backend="onnx", local_files_only=True,
                                            model_kwargs={"export": True})

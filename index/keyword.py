@@ -8,6 +8,7 @@ metadata in memory, which makes keyword hits, article lookups and quizzes free o
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -22,6 +23,11 @@ from npcqa.types import Chunk
 FORMAT = 1
 
 
+def _quiet_bm25s() -> None:
+    """bm25s sets its own logger to DEBUG at import; keep its progress chatter out of our output."""
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+
 class KeywordIndex:
     def __init__(self, chunks: list[Chunk], bm25, digest: str):
         self.chunks = chunks
@@ -33,6 +39,8 @@ class KeywordIndex:
     @classmethod
     def build(cls, chunks: list[Chunk], digest: str) -> "KeywordIndex":
         import bm25s
+
+        _quiet_bm25s()
 
         chunks = sorted(chunks, key=lambda c: c.id)
         bm25 = None
@@ -64,6 +72,8 @@ class KeywordIndex:
     @classmethod
     def load(cls, directory: Path) -> "KeywordIndex | None":
         import bm25s
+
+        _quiet_bm25s()
 
         try:
             meta = json.loads((directory / "meta.json").read_text())
