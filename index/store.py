@@ -112,17 +112,21 @@ class ChunkStore:
         self._col = self._open(create=False)
         self._broken = False
 
-    def _guard(self, method: str, *args, **kwargs):
-        """Call a collection method; any failure becomes IndexUnavailable and the next call reconnects."""
+    def _guarded(self, call):
+        """Run ``call()`` against the store; any failure becomes IndexUnavailable and the next call reconnects."""
         if self._broken:
             self._reconnect()
         try:
-            return getattr(self._col, method)(*args, **kwargs)
+            return call()
         except StoreError:
             raise
         except Exception as exc:
             self._broken = True
             raise self._unavailable(exc) from exc
+
+    def _guard(self, method: str, *args, **kwargs):
+        """Call a collection method through ``_guarded``."""
+        return self._guarded(lambda: getattr(self._col, method)(*args, **kwargs))
 
     def _bump(self) -> None:
         self._dirty = True
@@ -140,17 +144,13 @@ class ChunkStore:
         self._dirty = False
 
     def revision(self) -> str:
-        """Cheap change token: the revision committed by the last finished write (one request)."""
-        if self._broken:
-            self._reconnect()
-        try:
+        """Cheap change token: the revision committed by the last finished write (one request; a fresh
+        collection handle, since a cached one keeps the metadata it was opened with)."""
+        def fetch() -> str:
             col = self._client.get_collection(self.settings.collection, embedding_function=None)
             return str((col.metadata or {}).get("rev", ""))
-        except StoreError:
-            raise
-        except Exception as exc:
-            self._broken = True
-            raise self._unavailable(exc) from exc
+
+        return self._guarded(fetch)
 
     # ---------------------------------------------------------------- reads
     def count(self) -> int:
@@ -207,27 +207,22 @@ class ChunkStore:
         return out
 
     # ---------------------------------------------------------------- writes
+    @staticmethod
+    def _metadatas(chunks: Sequence[Chunk]) -> list[dict]:
+        """Flat Chroma metadata per chunk, plus a numeric date for range filters."""
+        return [{**c.to_metadata(), "date_num": date_num(c.date)} for c in chunks]
+
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         if not chunks:
             return
-        metas = []
-        for c in chunks:
-            m = c.to_metadata()
-            m["date_num"] = date_num(c.date)
-            metas.append(m)
         self._guard("upsert", ids=[c.id for c in chunks], embeddings=np.asarray(vectors, dtype=np.float32),
-                    documents=[c.text for c in chunks], metadatas=metas)
+                    documents=[c.text for c in chunks], metadatas=self._metadatas(chunks))
         self._bump()
 
     def update_metadata(self, chunks: Sequence[Chunk]) -> None:
         if not chunks:
             return
-        metas = []
-        for c in chunks:
-            m = c.to_metadata()
-            m["date_num"] = date_num(c.date)
-            metas.append(m)
-        self._guard("update", ids=[c.id for c in chunks], metadatas=metas)
+        self._guard("update", ids=[c.id for c in chunks], metadatas=self._metadatas(chunks))
         self._bump()
 
     def delete(self, ids: Iterable[str]) -> None:

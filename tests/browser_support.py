@@ -55,6 +55,13 @@ def chromium():
             b.close()
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """A module's Chromium (import this fixture into the test module)."""
+    with chromium() as b:
+        yield b
+
+
 @contextlib.contextmanager
 def open_page(browser, url: str, height: int = 1000, timeout_ms: int = 30_000, clipboard: bool = False):
     """A page on ``url`` with the question box loaded. Dialogs are dismissed and their messages kept in

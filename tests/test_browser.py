@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from browser_support import ARTIFACTS, REPO, ask, chromium, open_page, serve
+from browser_support import ARTIFACTS, REPO, ask, open_page, serve
+from browser_support import browser  # noqa: F401  (module-scoped Chromium fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -25,12 +26,6 @@ def server(engine, tmp_path_factory):
     demo = app.build_demo(engine, feedback_path=home / "feedback.jsonl", logs_dir=home / "logs")
     with serve(demo) as url:
         yield {"url": url, "feedback": home / "feedback.jsonl"}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ import time
 
 import pytest
 
-from browser_support import ARTIFACTS, REPO, chromium, open_page, serve
+from browser_support import ARTIFACTS, REPO, open_page, serve
+from browser_support import browser  # noqa: F401  (module-scoped Chromium fixture)
 from browser_support import ask as ask_in_chat
 from conftest import make_corpus
 from test_admin import make_docx
@@ -47,12 +48,6 @@ def server(tmp_path_factory):
     demo = app.build_demo(engine, settings=settings)
     with serve(demo) as url:
         yield {"url": url, "settings": settings, "docx": make_docx(root / "up" / "青山县代表接待日.docx")}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture

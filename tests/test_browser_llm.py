@@ -12,7 +12,8 @@ import time
 import pytest
 from pydantic import SecretStr
 
-from browser_support import ARTIFACTS, DONE, chromium, open_page, serve, submit
+from browser_support import ARTIFACTS, DONE, open_page, serve, submit
+from browser_support import browser  # noqa: F401  (module-scoped Chromium fixture)
 from llm_server import Reply, ScriptedLLMServer
 from test_llm import KEY, MODEL, Q, good_reply
 
@@ -41,12 +42,6 @@ def server(engine, small_index, model_server, tmp_path_factory):
                           logs_dir=home / "logs")
     with serve(demo) as url:
         yield {"url": url}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture
