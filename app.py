@@ -76,7 +76,7 @@ def build_demo(engine, feedback_path: str | Path | None = None, logs_dir: str | 
     import gradio as gr
 
     from quiz.ui import build_quiz_tab
-    from web.admin import AdminConsole, build_admin_tab, gated_respond
+    from web.admin import AdminConsole, build_admin_tab, gated_respond, login_gate
     from web.chat import KIND_CHOICES, ChatApp, new_session
 
     settings = settings or engine.settings
@@ -131,7 +131,7 @@ def build_demo(engine, feedback_path: str | Path | None = None, logs_dir: str | 
                         fb_status = gr.Markdown("", elem_id="feedback-status")
                         copy_text = gr.Textbox(visible=False, elem_id="copy-text")
 
-            quiz = build_quiz_tab(engine)
+            quiz = build_quiz_tab(engine, gate=login_gate(console, "出题") if gate else None, gate_inputs=[admin_token])
             quiz_tab = quiz.button.parent  # the gr.Tab that build_quiz_tab opened
             if gate and isinstance(quiz_tab, gr.Tab):  # a simple gate: hidden until login
                 quiz_tab.visible = False

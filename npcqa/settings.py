@@ -77,7 +77,7 @@ class Settings(BaseSettings):
         default=None,
         description="Hash of the console password (`python -m npcqa.passwd` prints one). Unset = console disabled.",
     )
-    chat_requires_login: bool = Field(default=False, description="Require the console login for the chat too.")
+    chat_requires_login: bool = Field(default=False, description="Require the console login for the chat and the quiz builder too (checked on the server for the web page and its API).")
 
     # ---- derived paths (not settings) -------------------------------------------------
     @property

@@ -74,8 +74,13 @@ def render_html(items: list[QuizItem] | list[dict], error: str = "") -> str:
     return f"<style>{CSS}</style>" + "".join(out)
 
 
-def build_quiz_tab(engine, out_dir: str | Path | None = None) -> QuizTab:
-    """Add the 出题 tab; call inside an open ``gr.Blocks()`` context."""
+def build_quiz_tab(engine, out_dir: str | Path | None = None, gate: Callable[[Any, Any], str] | None = None,
+                   gate_inputs: list | None = None) -> QuizTab:
+    """Add the 出题 tab; call inside an open ``gr.Blocks()`` context.
+
+    ``gate(token, request)`` returns "" to allow a generation or a message saying why not; it is
+    checked on the server for every click and API call (hiding the tab alone would leave
+    ``/quiz_generate`` open). ``gate_inputs`` are the components whose value is passed as ``token``."""
     import gradio as gr
 
     state: dict[str, Any] = {"kw": None, "corpus": None}
@@ -144,6 +149,18 @@ def build_quiz_tab(engine, out_dir: str | Path | None = None) -> QuizTab:
         preview = gr.HTML(render_html([]), elem_id="quiz-preview")
         report = gr.Textbox(label="质量报告", lines=6, interactive=False, elem_id="quiz-report")
         files = gr.File(label="全部导出文件", file_count="multiple", interactive=False, elem_id="quiz-files")
-        button.click(generate, inputs=[sources, source_text, *counts.values(), seed],
-                     outputs=[preview, report, files, *downloads.values()], api_name="quiz_generate")
+        inputs = [sources, source_text, *counts.values(), seed]
+        handler = generate
+        if gate is not None:
+            def handler(selected, text, n_single, n_multi, n_judge, n_blank, seed_value, token,
+                        request: gr.Request):
+                refusal = gate(token, request)
+                if refusal:
+                    return (render_html([], error=refusal), "", None,
+                            *([gr.update(value=None, visible=False)] * 4))
+                return generate(selected, text, n_single, n_multi, n_judge, n_blank, seed_value)
+
+            inputs += list(gate_inputs or [])
+        button.click(handler, inputs=inputs, outputs=[preview, report, files, *downloads.values()],
+                     api_name="quiz_generate")
     return QuizTab(sources, source_text, counts, seed, button, preview, report, files, downloads, generate, choices)

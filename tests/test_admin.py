@@ -417,3 +417,35 @@ def test_concurrent_logins_are_safe(console):
     for t in threads:
         t.join()
     assert len(set(tokens)) == 4 and all(console.is_logged_in(t, IP) for t in tokens)
+
+
+def test_quiz_api_is_gated_with_the_chat(env, console):
+    """With ``chat_requires_login`` the quiz endpoint refuses on the server, not just by hiding its tab."""
+    import socket
+
+    from gradio_client import Client
+
+    import app
+    from web.admin import login_gate
+
+    gated = env["settings"].model_copy(update={"chat_requires_login": True})
+    demo = app.build_demo(env["engine"], settings=gated, console=console)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        out = client.predict([], "三单", 1, 0, 1, 0, 1, api_name="/quiz_generate")
+        assert "出题需要登录" in out[0] and not out[2]  # no preview items, no files
+        chat, *_ = client.predict("三单工作法有哪些清单？", [], ["report"], "", "", api_name="/ask")
+        assert "问答需要登录" in str(chat[-1]["content"])
+    finally:
+        demo.close()
+
+    class Req:
+        class client:
+            host = IP
+
+    gate = login_gate(console, "出题")
+    assert "需要登录" in gate("", Req()) and gate(login(console), Req()) == ""

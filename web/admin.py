@@ -638,16 +638,29 @@ class AdminTab:
     components: dict[str, Any] = field(default_factory=dict)
 
 
+def login_gate(console: AdminConsole, what: str) -> Callable[[str | None, Any], str]:
+    """``gate(token, request)`` for a feature behind ``settings.chat_requires_login``: "" when the
+    console session is valid, otherwise the message telling the user what to do."""
+
+    def gate(token: str | None, request: Any) -> str:
+        if console.is_logged_in(token, client_ip(request)):
+            return ""
+        return (f"{what}需要登录：请先在“管理”页登录。" if console.enabled else
+                f"{what}需要登录，但管理控制台未启用：请管理员配置 NPCQA_ADMIN_PASSWORD_HASH。")
+
+    return gate
+
+
 def gated_respond(console: AdminConsole, chat_app, required: bool):
     """The chat handler with the optional login gate (``settings.chat_requires_login``), checked server-side."""
+    gate = login_gate(console, "问答")
 
     def respond(q, history_chat, sess, kinds, region, status, token, request: gr.Request):
-        if required and not console.is_logged_in(token, client_ip(request)):
+        msg = gate(token, request) if required else ""
+        if msg:
             from web import render
 
             chat = list(history_chat or [])
-            msg = ("问答需要登录：请先在“管理”页登录。" if console.enabled else
-                   "问答需要登录，但管理控制台未启用：请管理员配置 NPCQA_ADMIN_PASSWORD_HASH。")
             chat.append({"role": "assistant", "content": render.render_notice(msg, "error")})
             yield chat, sess, q, ((sess or {}).get("last") or {}).get("copy_text", ""), ""
             return
