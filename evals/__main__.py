@@ -1,7 +1,9 @@
 """``python -m evals`` — measure answer quality and speed.
 
     python -m evals run [--mode llm] [--readme]   dev set: hit@1/@5, MRR, refusal, latency per retrieval mode
-    python -m evals calibrate                     choose refusal thresholds on the dev set → index/calibration.json
+    python -m evals run --questions evals/dev2.jsonl [--readme]
+                                                  the same on the second question set
+    python -m evals calibrate [--readme]          choose the refusal rule on both question sets → index/calibration.json
     python -m evals latency [--all-laws] [--readme]  warm latency of the dev questions on a (full-DB) index
 """
 from __future__ import annotations
@@ -12,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from evals.harness import (EVALS, all_laws_settings, eval_settings, latency_markdown, load_questions, markdown_table, per_category, run_config,
+from evals.harness import (CALIBRATION_SETS, DEV_SET, EVALS, all_laws_settings, choose_refusal_rule, refusal_errors, refusal_markdown, eval_settings, latency_markdown, load_questions, markdown_table, per_category, run_config,
                            update_readme)
 from npcqa.settings import get_settings
 
@@ -38,7 +40,13 @@ def _write(name: str, data: dict, out: str | None) -> Path:
 
 def cmd_run(args) -> int:
     settings = eval_settings(get_settings())
-    questions = load_questions()
+    qpath = Path(args.questions) if args.questions else DEV_SET
+    try:
+        questions = load_questions(qpath)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    held_out = qpath.resolve() != DEV_SET.resolve()
     engine = _engine(settings, args.json)
     for q in questions[:3]:  # warm-up: first calls pay jieba/model start-up
         engine.ask(q.q)
@@ -61,12 +69,17 @@ def cmd_run(args) -> int:
             results[mode] = res
             if mode == "hybrid":
                 categories = per_category(questions, answers)
-    data = {"dev_set": str(EVALS / "dev.jsonl"), "embed_model": engine.embedder.fingerprint,
+    data = {"dev_set": str(qpath), "embed_model": engine.embedder.fingerprint,
             "thresholds": engine.thresholds, "results": results, "hybrid_by_category": categories,
             "time": time.strftime("%Y-%m-%d %H:%M")}
-    path = _write("dev_llm" if args.mode == "llm" else "dev", data, args.out)
+    name = qpath.stem if held_out else "dev"
+    path = _write(f"{name}_llm" if args.mode == "llm" else name, data, args.out)
     table = markdown_table(results)
-    if args.readme and args.mode != "llm":
+    if args.readme and args.mode != "llm" and held_out:
+        update_readme(f"evals-{name}", table + f"\n\n_{len(questions)} questions from `{qpath.name}`, embedding "
+                      f"`{engine.embedder.fingerprint}`, thresholds {engine.thresholds}; from "
+                      f"`python -m evals run --questions {qpath.name}` ({data['time']})._")
+    elif args.readme and args.mode != "llm":
         update_readme("evals", table + f"\n\n_{len(questions)} dev questions, embedding `{engine.embedder.fingerprint}`; "
                       f"from `python -m evals run` ({data['time']})._")
         update_readme("latency", latency_markdown())
@@ -80,31 +93,30 @@ def cmd_run(args) -> int:
 
 
 def cmd_calibrate(args) -> int:
-    """Grid-search the two refusal thresholds: refuse ≥90% unanswerable, refuse as few answerable as possible."""
+    """Choose the refusal rule (``evals.harness.choose_refusal_rule``) on both question sets → index/calibration.json.
+
+    Before fitting on their union it fits on each set alone and measures the rule on the other one:
+    those two cross-checks are the estimate of how the rule does on questions it was not fitted to."""
     settings = eval_settings(get_settings())
-    questions = load_questions()
     engine = _engine(settings, False)
-    rows = []
-    for q in questions:
-        query, ranked = engine.retrieve(q.q)
-        rel = engine.relevance(query, ranked)
-        exact = bool(query.articles) and any(s == 1.0 for _, s in ranked[:1])
-        rows.append((q.answerable, rel.coverage, rel.dense, exact))
-    best = None
-    for cov in [x / 100 for x in range(20, 101, 2)]:
-        for dense in [x / 1000 for x in range(800, 951, 2)]:
-            refuse = [(not ex) and c < cov and d < dense for ans, c, d, ex in rows]
-            un = [r for r, (ans, *_rest) in zip(refuse, rows) if not ans]
-            an = [r for r, (ans, *_rest) in zip(refuse, rows) if ans]
-            recall = sum(un) / max(len(un), 1)
-            false_ref = sum(an) / max(len(an), 1)
-            key = (recall >= 0.9, -false_ref, recall, -abs(cov - 0.5))
-            if best is None or key > best[0]:
-                best = (key, cov, dense, recall, false_ref)
-    _, cov, dense, recall, false_ref = best
-    cal = {"coverage": cov, "dense": dense, "dev_refusal_recall": round(recall, 3),
-           "dev_answerable_refused": round(false_ref, 3), "embed_model": engine.embedder.fingerprint}
-    Path(EVALS.parent / "index" / "calibration.json").write_text(json.dumps(cal, indent=2) + "\n")
+    sets = {}
+    for path in CALIBRATION_SETS:
+        rows = []
+        for q in load_questions(path):
+            query, ranked, rel = engine.search(q.q)
+            if query.articles and any(s == 1.0 for _, s in ranked[:1]):
+                continue  # an exact article hit is never refused
+            rows.append((q.answerable, rel.coverage, rel.dense))
+        sets[path.name] = rows
+    (a_name, a_rows), (b_name, b_rows) = sets.items()
+    cross = {f"fit {a_name} → {b_name}": refusal_errors(choose_refusal_rule(a_rows), b_rows),
+             f"fit {b_name} → {a_name}": refusal_errors(choose_refusal_rule(b_rows), a_rows)}
+    cal = choose_refusal_rule(a_rows + b_rows)
+    cal.update({"fit_on": list(sets), "cross_check": cross, "embed_model": engine.embedder.fingerprint,
+                "time": time.strftime("%Y-%m-%d %H:%M")})
+    Path(EVALS.parent / "index" / "calibration.json").write_text(json.dumps(cal, ensure_ascii=False, indent=2) + "\n")
+    if args.readme:
+        update_readme("refusal", refusal_markdown(cal))
     print(json.dumps(cal, ensure_ascii=False))
     return 0
 
@@ -144,10 +156,12 @@ def main(argv: list[str] | None = None) -> int:
     sub = p.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run")
     r.add_argument("--mode", choices=["extractive", "llm"], default="extractive")
+    r.add_argument("--questions", help="a JSONL question set other than evals/dev.jsonl (e.g. evals/dev2.jsonl)")
     r.add_argument("--json", action="store_true")
     r.add_argument("--out")
     r.add_argument("--readme", action="store_true", help="write the table into README.md")
-    sub.add_parser("calibrate")
+    cal = sub.add_parser("calibrate")
+    cal.add_argument("--readme", action="store_true", help="write the rule and its cross-checks into README.md")
     lat = sub.add_parser("latency")
     lat.add_argument("--all-laws", action="store_true")
     lat.add_argument("--json", action="store_true")

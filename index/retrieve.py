@@ -145,6 +145,13 @@ class FusionRetriever(_Base):
         self.last: dict = {}
 
     def search(self, q: Query, filters: Filters, n: int, mode: str = "hybrid") -> list[tuple[Chunk, float]]:
+        ranked, self.last = self.search_with_lists(q, filters, n, mode)
+        return ranked
+
+    def search_with_lists(self, q: Query, filters: Filters, n: int,
+                          mode: str = "hybrid") -> tuple[list[tuple[Chunk, float]], dict]:
+        """The fused ranking and the per-retriever lists it came from (``{"keyword": [...], "dense": [...]}``),
+        returned rather than kept on ``self`` so that concurrent questions never read each other's lists."""
         exact = self.article.search(q, filters, n)
         lists: list[tuple[float, list]] = []
         if mode in ("hybrid", "bm25"):
@@ -157,10 +164,10 @@ class FusionRetriever(_Base):
             for rank, (c, _s) in enumerate(hits):
                 fused[c.id] = fused.get(c.id, 0.0) + weight / (self.rrf_k + rank + 1)
                 chunk_of[c.id] = c
-        self.last = {"keyword": lists[0][1] if mode != "dense" else [],
-                     "dense": lists[-1][1] if mode != "bm25" else []}
+        by_retriever = {"keyword": lists[0][1] if mode != "dense" else [],
+                        "dense": lists[-1][1] if mode != "bm25" else []}
         ranked = sorted(fused.items(), key=lambda kv: -kv[1])
         out = [(c, 1.0) for c, _ in exact]
         seen = {c.id for c, _ in exact}
         out += [(chunk_of[i], s) for i, s in ranked if i not in seen]
-        return out[:n]
+        return out[:n], by_retriever

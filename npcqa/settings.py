@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     dense_weight: float = Field(default=1.5, description="Weight of the dense list in the fusion (BM25 has 1.0; tuned: 1.5).")
     refusal_threshold: float | None = Field(
         default=None,
-        description="Relevance score under which the engine refuses; unset = the value calibrated on the eval set.",
+        description="Refuse when dense cosine + coverage_weight × word coverage falls under this; unset = the threshold calibrated on the dev set (index/calibration.json).",
     )
     answer_mode: Literal["extractive", "llm", "auto"] = Field(
         default="extractive", description="`extractive` (no LLM), `llm` (OpenAI-compatible endpoint) or `auto`."

@@ -86,6 +86,24 @@ def test_filters_apply(engine):
     assert {c.kind for c in ans.citations} == {"opinion"}
 
 
+def test_concurrent_questions_keep_their_own_refusal_decision(engine):
+    """The web app answers several questions at once; each decision must use its own retrieval lists."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    questions = ["监督法第十条规定了什么？", "明天北京会不会下雨？", "质询案要多少人联名？", "个人所得税的起征点是多少？",
+                 "平利县人大常委会“六化”工作是什么？", "驾驶证到期了怎么换证？"] * 3
+
+    def decide(q):
+        _, ranked, rel = engine.search(q)
+        return engine.should_refuse(rel), rel.to_json(), [c.id for c, _ in ranked[:5]]
+
+    alone = [decide(q) for q in questions]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(decide, questions))
+    assert together == alone
+    assert {a[0] for a in alone} == {True, False}  # both kinds of decision are exercised
+
+
 def test_follow_up_uses_previous_question():
     assert contextualize("那乡镇呢？", ["县级人大代表的任期是几年？"]).startswith("县级人大代表的任期是几年？")
     assert contextualize("选举法第三条规定了什么？", ["县级人大代表的任期是几年？"]) == "选举法第三条规定了什么？"

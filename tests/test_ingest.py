@@ -16,20 +16,12 @@ from ingest.chunking import chunk_document
 from ingest.lawdb import load_laws
 from ingest.sync import run_sync
 from npcqa.settings import Settings
-from tests.support import FailingAfter
+from tests.support import SANDAN_REPORT, FailingAfter
 
 REPO = Path(__file__).resolve().parent.parent
 SUPERVISION = "中华人民共和国各级人民代表大会常务委员会监督法"
 
-REPORT_V1 = """某县人大常委会推行“三单”工作法
-
-发布时间：2024-05-06 来源：某县人大网
-
-主要做法
-某县人大常委会建立问题清单、任务清单、责任清单，推动监督工作落地见效。每季度召开一次推进会，通报清单完成情况。
-取得成效
-去年共交办问题四十二个，办结率达到百分之九十五。群众满意度明显提升。
-"""
+REPORT_V1 = SANDAN_REPORT
 
 OPINION = """某县人大常委会关于加强代表联络站建设的意见
 
