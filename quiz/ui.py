@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+import gradio as gr  # a UI module: imported only when the app is built (gr.Request must resolve for Gradio)
+
 from npcqa.types import KIND_LABELS
 from quiz.export import source_label, write
 from quiz.generate import TYPES, QuizItem, build_quiz
@@ -81,7 +83,6 @@ def build_quiz_tab(engine, out_dir: str | Path | None = None, gate: Callable[[An
     ``gate(token, request)`` returns "" to allow a generation or a message saying why not; it is
     checked on the server for every click and API call (hiding the tab alone would leave
     ``/quiz_generate`` open). ``gate_inputs`` are the components whose value is passed as ``token``."""
-    import gradio as gr
 
     state: dict[str, Any] = {"kw": None, "corpus": None}
 

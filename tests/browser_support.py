@@ -63,8 +63,9 @@ def browser():
 
 
 @contextlib.contextmanager
-def open_page(browser, url: str, height: int = 1000, timeout_ms: int = 30_000, clipboard: bool = False):
-    """A page on ``url`` with the question box loaded. Dialogs are dismissed and their messages kept in
+def open_page(browser, url: str, height: int = 1000, timeout_ms: int = 30_000, clipboard: bool = False,
+              ready: str = "#question textarea"):
+    """A page on ``url`` once ``ready`` (default: the question box) is on it. Dialogs are dismissed and their messages kept in
     ``page.dialogs``; on exit the test fails if the page requested anything outside the app's origin."""
     origin = url.rstrip("/")
     ctx = browser.new_context(viewport={"width": 1400, "height": height}, locale="zh-CN")
@@ -77,7 +78,7 @@ def open_page(browser, url: str, height: int = 1000, timeout_ms: int = 30_000, c
     pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     pg.dialogs = dialogs
     pg.goto(url)
-    pg.wait_for_selector("#question textarea")
+    pg.wait_for_selector(ready)
     try:
         yield pg
     finally:

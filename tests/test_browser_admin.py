@@ -160,3 +160,22 @@ def test_upload_docx_cited_then_deleted(page, server):
     assert "admin@127.0.0.1" in audit_text and "新增（add）" in audit_text
     assert page.dialogs == []
     assert time.perf_counter() - t0 < 90
+
+
+def test_login_opens_gated_chat_and_quiz(browser, server):
+    """With chat_requires_login, the chat and the quiz builder open after login, and the quiz generates."""
+    import app
+    from index.engine import Engine
+
+    settings = server["settings"].model_copy(update={"chat_requires_login": True})
+    demo = app.build_demo(Engine.from_settings(settings), settings=settings)
+    with serve(demo) as url, open_page(browser, url, ready="#chat-gate") as page:
+        assert page.locator("#chat-gate").is_visible()
+        assert page.get_by_role("tab", name="出题").count() == 0  # hidden until login
+        open_console(page, PASSWORD)
+        page.wait_for_selector("#admin-console", state="visible")
+        page.get_by_role("tab", name="出题").click()
+        page.fill("#quiz-source-text textarea, #quiz-source-text input", "query:代表联络站")
+        page.click("#quiz-generate")
+        wait_text(page, "#quiz-preview", "答案：")
+        assert "需要登录" not in page.inner_text("#quiz-preview")

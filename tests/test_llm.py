@@ -415,7 +415,7 @@ def test_evals_run_mode_llm_on_three_questions(engine, small_index, server, monk
     from evals.harness import load_questions
 
     monkeypatch.setattr(ev, "eval_settings", lambda base: llm_settings(small_index, server.url))
-    monkeypatch.setattr(ev, "load_questions", lambda: load_questions()[:3])
+    monkeypatch.setattr(ev, "load_questions", lambda path=None: load_questions()[:3])
     monkeypatch.setattr(ev, "_engine", lambda settings, quiet: engine)
     server.script(*[Reply(text=good_reply)] * 3)
     assert ev.main(["run", "--mode", "llm", "--json", "--out", str(tmp_path / "dev_llm.json")]) == 0
