@@ -439,7 +439,8 @@ def ensure_int8_onnx(st_dir: Path) -> str:
                 warnings.simplefilter("ignore")
                 fp32 = SentenceTransformer(str(st_dir), device="cpu", backend="onnx", local_files_only=True,
                                            model_kwargs={"export": True})
-                exclude = activation_matmuls(fp32.transformers_model.model_path)
+                ort_model = fp32.transformers_model  # optimum ≥ 2 names the file `path`, older ones `model_path`
+                exclude = activation_matmuls(getattr(ort_model, "path", None) or ort_model.model_path)
                 export_dynamic_quantized_onnx_model(fp32, int8_quantization_config(exclude), str(staging),
                                                     file_suffix=INT8_SUFFIX)
             del fp32
