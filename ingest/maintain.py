@@ -73,8 +73,9 @@ class AddedDoc:
     chunks: int  # chunks of the document now in the index
     embedded: int  # chunks embedded by this add (0 when nothing changed)
     status: str  # "new" | "replaced" | "unchanged"
-    path: str  # the file given
+    path: str  # the file given (for a web upload: Gradio's temporary copy)
     file: str  # where it is stored now
+    name: str = ""  # the file's original name (what the maintainer uploaded)
 
     def to_json(self) -> dict:
         return {"doc_id": self.doc_id, "title": self.title, "chunks": self.chunks, "embedded": self.embedded,
@@ -337,7 +338,8 @@ def add_files(settings: Settings, paths: Iterable, kind: str, title: str | None 
                     save_meta(settings, meta)
                 result.chunks_embedded += report.chunks_embedded
                 result.added.append(AddedDoc(plan.doc_id, plan.doc.title, kind, len(plan.chunk_ids),
-                                             report.chunks_embedded, plan.status, str(plan.src), str(target)))
+                                             report.chunks_embedded, plan.status, str(plan.src), str(target),
+                                             plan.name))
             if progress and total:
                 progress(total, total, "done")
             kw = sync_keyword_index(store, settings.keyword_dir)
@@ -350,7 +352,8 @@ def add_files(settings: Settings, paths: Iterable, kind: str, title: str | None 
     for a in result.added:
         audit.record(settings, actor, "add" if a.status == "new" else "replace" if a.status == "replaced"
                      else "add_unchanged", [a.doc_id],
-                     {"title": a.title, "kind": a.kind, "chunks": a.chunks, "embedded": a.embedded, "path": a.path})
+                     {"title": a.title, "kind": a.kind, "chunks": a.chunks, "embedded": a.embedded, "name": a.name,
+                      "file": a.file, "path": a.path})
     for e in result.errors:
         audit.record(settings, actor, "add_rejected", [], {"path": e["path"], "name": e["name"], "kind": kind,
                                                            "reason": e["reason"]})

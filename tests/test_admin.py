@@ -240,6 +240,9 @@ def test_upload_docx_listed_answered_replaced_deleted(console, env, tmp_path):
     assert not (settings.uploads_dir / "report" / "青山县代表接待日.docx").exists()
     actions = [(r["action"], r["actor"]) for r in audit.read_audit(settings) if doc_id in r["doc_ids"]]
     assert actions == [("add", f"admin@{IP}"), ("replace", f"admin@{IP}"), ("remove", f"admin@{IP}")]
+    added = next(r for r in audit.read_audit(settings) if doc_id in r["doc_ids"] and r["action"] == "add")
+    assert added["detail"]["name"] == "青山县代表接待日.docx"  # the uploaded name, not only the temp copy's path
+    assert added["detail"]["file"].endswith("青山县代表接待日.docx") and "uploads" in added["detail"]["file"]
 
 
 def test_upload_rejections_have_reasons(console, env, tmp_path):
