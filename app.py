@@ -206,8 +206,7 @@ def load_engine(settings):
     from index.engine import Engine
     from index.store import IndexMissing
 
-    if e5convert.conversion_pending(settings):
-        print(e5convert.CONVERSION_NOTICE.format(path=settings.models_dir), flush=True)
+    e5convert.announce_conversion(settings)
     try:
         return Engine.from_settings(settings)
     except IndexMissing:

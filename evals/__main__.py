@@ -46,7 +46,7 @@ def cmd_run(args) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    held_out = qpath.resolve() != DEV_SET.resolve()
+    other_set = qpath.resolve() != DEV_SET.resolve()
     engine = _engine(settings, args.json)
     for q in questions[:3]:  # warm-up: first calls pay jieba/model start-up
         engine.ask(q.q)
@@ -72,10 +72,10 @@ def cmd_run(args) -> int:
     data = {"dev_set": str(qpath), "embed_model": engine.embedder.fingerprint,
             "thresholds": engine.thresholds, "results": results, "hybrid_by_category": categories,
             "time": time.strftime("%Y-%m-%d %H:%M")}
-    name = qpath.stem if held_out else "dev"
+    name = qpath.stem if other_set else "dev"
     path = _write(f"{name}_llm" if args.mode == "llm" else name, data, args.out)
     table = markdown_table(results)
-    if args.readme and args.mode != "llm" and held_out:
+    if args.readme and args.mode != "llm" and other_set:
         update_readme(f"evals-{name}", table + f"\n\n_{len(questions)} questions from `{qpath.name}`, embedding "
                       f"`{engine.embedder.fingerprint}`, thresholds {engine.thresholds}; from "
                       f"`python -m evals run --questions {qpath.name}` ({data['time']})._")
@@ -103,10 +103,10 @@ def cmd_calibrate(args) -> int:
     for path in CALIBRATION_SETS:
         rows = []
         for q in load_questions(path):
-            query, ranked, rel = engine.search(q.q)
-            if query.articles and any(s == 1.0 for _, s in ranked[:1]):
+            p = engine.prepare(q.q)
+            if p.exact:
                 continue  # an exact article hit is never refused
-            rows.append((q.answerable, rel.coverage, rel.dense))
+            rows.append((q.answerable, p.rel.coverage, p.rel.dense))
         sets[path.name] = rows
     (a_name, a_rows), (b_name, b_rows) = sets.items()
     cross = {f"fit {a_name} → {b_name}": refusal_errors(choose_refusal_rule(a_rows), b_rows),

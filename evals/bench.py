@@ -33,18 +33,16 @@ def _dir_mb(path: Path) -> float:
 
 
 def bench_ingest(all_laws: bool, quiet: bool) -> dict:
+    from evals.bench_embed import corpus_passages
     from index.embedding import make_embedder
-    from ingest.chunking import chunk_document
-    from ingest.sync import collect_documents, run_sync
+    from ingest.sync import run_sync
 
     base = get_settings()
     tmp = Path(tempfile.mkdtemp(prefix="npcqa-bench-"))
     try:
         settings = base.model_copy(update={"home": tmp / "home", "model_cache": base.models_dir})
         embedder = make_embedder(settings)
-        docs, _, _ = collect_documents(settings)
-        chunks = [c for d in docs for c in chunk_document(d)]
-        texts = [c.embed_text for c in chunks]
+        texts = corpus_passages(settings)  # exactly what the pipeline embeds
         embedder.embed_passages(texts[:8])  # warm-up
         import chromadb  # noqa: F401  start-up costs, outside the clock like the model load
 
@@ -65,7 +63,7 @@ def bench_ingest(all_laws: bool, quiet: bool) -> dict:
         second, _ = run_sync(settings, embedder=embedder, quiet=True)
         rerun_s = time.perf_counter() - t0
         out = {
-            "embed_model": embedder.fingerprint, "docs": len(docs), "chunks": len(chunks),
+            "embed_model": embedder.fingerprint, "docs": first.docs_added, "chunks": len(texts),
             "raw_encode_pps": round(len(texts) / raw_s, 2),
             "pipeline_cps": round(first.chunks_embedded / pipe_s, 2),
             "pipeline_seconds": round(pipe_s, 1),

@@ -16,6 +16,7 @@ from pathlib import Path
 from npcqa.readme import update_readme  # noqa: F401  (re-exported for evals CLIs)
 from npcqa.settings import Settings
 from npcqa.text import to_simplified
+from npcqa.types import Relevance
 
 EVALS = Path(__file__).resolve().parent
 DEV_SET = EVALS / "dev.jsonl"
@@ -214,7 +215,7 @@ def choose_refusal_rule(rows: list[tuple[bool, float, float]], min_recall: float
     widest gap around the threshold (in standard deviations of all scores)."""
     best = None
     for w in COVERAGE_WEIGHTS:
-        scores = [(ans, d + w * c) for ans, c, d in rows]
+        scores = [(ans, Relevance(c, d).score(w)) for ans, c, d in rows]
         values = sorted({v for _, v in scores})
         mean = sum(values) / len(values)
         sd = (sum((v - mean) ** 2 for v in values) / len(values)) ** 0.5 or 1.0
@@ -234,7 +235,7 @@ def choose_refusal_rule(rows: list[tuple[bool, float, float]], min_recall: float
 
 def refusal_errors(rule: dict, rows: list[tuple[bool, float, float]]) -> dict:
     """Refusal recall and answerable-refused share of ``rule`` on ``rows`` (no noise band)."""
-    refused = [(a, d + rule["coverage_weight"] * c < rule["threshold"]) for a, c, d in rows]
+    refused = [(a, Relevance(c, d).score(rule["coverage_weight"]) < rule["threshold"]) for a, c, d in rows]
     un = [r for a, r in refused if not a]
     an = [r for a, r in refused if a]
     return {"refusal_recall": round(sum(un) / max(len(un), 1), 3),

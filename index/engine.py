@@ -20,7 +20,7 @@ from index.retrieve import ArticleRetriever, DenseRetriever, Filters, FusionRetr
 from index.store import ChunkStore
 from npcqa.settings import Settings
 from npcqa.text import content_words, to_simplified
-from npcqa.types import Answer, Chunk
+from npcqa.types import Answer, Chunk, Relevance
 
 MAX_QUESTION_CHARS = 2000
 REFUSAL_TEXT = "语料库中未找到可靠依据回答这个问题。"
@@ -32,28 +32,11 @@ class QuestionError(ValueError):
     """The question itself cannot be answered as given (empty, too long, no words)."""
 
 
-@dataclass
-class Relevance:
-    """Two signals of whether the best chunks speak about the question. They are combined into one
-    score, ``dense + coverage_weight × coverage``: e5 cosines sit in a narrow band (0.84–0.92 here),
-    so a cut on either signal alone lands within a rounding error of some dev question, while their
-    sum separates answerable from unanswerable questions with a margin (see ``python -m evals calibrate``)."""
-
-    coverage: float  # weighted share of the question's content words found in the best chunk
-    dense: float  # best dense cosine among the nearest chunks
-
-    def score(self, coverage_weight: float) -> float:
-        return self.dense + coverage_weight * self.coverage
-
-    def to_json(self) -> dict:
-        return {"coverage": round(self.coverage, 4), "dense": round(self.dense, 4)}
-
-
 DEFAULT_CALIBRATION = {"coverage_weight": 0.15, "threshold": 0.97}
 
 
 def load_calibration() -> dict:
-    """The refusal rule chosen on the dev set; a missing or unreadable file falls back to defaults."""
+    """The refusal rule chosen on the question sets; a missing or unreadable file falls back to defaults."""
     try:
         cal = json.loads(CALIBRATION.read_text())
         return {k: float(cal[k]) for k in DEFAULT_CALIBRATION}

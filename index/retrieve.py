@@ -142,16 +142,14 @@ class FusionRetriever(_Base):
         super().__init__(**kw_args)
         self.keyword, self.dense, self.article, self.rrf_k = keyword, dense, article, rrf_k
         self.dense_weight = dense_weight
-        self.last: dict = {}
 
     def search(self, q: Query, filters: Filters, n: int, mode: str = "hybrid") -> list[tuple[Chunk, float]]:
-        ranked, self.last = self.search_with_lists(q, filters, n, mode)
-        return ranked
+        return self.search_with_lists(q, filters, n, mode)[0]
 
     def search_with_lists(self, q: Query, filters: Filters, n: int,
                           mode: str = "hybrid") -> tuple[list[tuple[Chunk, float]], dict]:
         """The fused ranking and the per-retriever lists it came from (``{"keyword": [...], "dense": [...]}``),
-        returned rather than kept on ``self`` so that concurrent questions never read each other's lists."""
+        returned, never kept on ``self``, so that concurrent questions never read each other's lists."""
         exact = self.article.search(q, filters, n)
         lists: list[tuple[float, list]] = []
         if mode in ("hybrid", "bm25"):

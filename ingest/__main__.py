@@ -31,8 +31,7 @@ def cmd_sync(args) -> int:
         settings = settings.model_copy(update={"all_laws": True})
     from index import e5convert
 
-    if e5convert.conversion_pending(settings):
-        print(e5convert.CONVERSION_NOTICE.format(path=settings.models_dir), file=sys.stderr, flush=True)
+    e5convert.announce_conversion(settings, sys.stderr)
     report, _ = run_sync(settings, quiet=args.json, rebuild=args.rebuild)
     write_log(settings, "ingest", report.to_json())
     if args.json:

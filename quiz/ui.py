@@ -100,6 +100,10 @@ def build_quiz_tab(engine, out_dir: str | Path | None = None, gate: Callable[[An
             out.append((label, d["title"] if d["kind"] == "law" else d["doc_id"]))
         return out
 
+    def nothing(message: str) -> tuple:
+        """Outputs of a generation that did not happen: the message, no files, hidden downloads."""
+        return (render_html([], error=message), "", None, *([gr.update(value=None, visible=False)] * 4))
+
     def generate(selected, text, n_single, n_multi, n_judge, n_blank, seed):
         sources = [s for s in (selected or []) if s]
         if text and text.strip():
@@ -123,7 +127,7 @@ def build_quiz_tab(engine, out_dir: str | Path | None = None, gate: Callable[[An
             result = build_quiz(sources, counts={t: n for t, n in counts.items() if n}, seed=int(seed or 0),
                                 corpus=corpus())
         except QuizError as e:
-            return (render_html([], error=str(e)), "", None, *([gr.update(value=None, visible=False)] * 4))
+            return nothing(str(e))
         base = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="npcqa-quiz-"))
         base.mkdir(parents=True, exist_ok=True)
         stem = f"quiz-{time.strftime('%Y%m%d-%H%M%S')}-seed{int(seed or 0)}"
@@ -157,8 +161,7 @@ def build_quiz_tab(engine, out_dir: str | Path | None = None, gate: Callable[[An
                         request: gr.Request):
                 refusal = gate(token, request)
                 if refusal:
-                    return (render_html([], error=refusal), "", None,
-                            *([gr.update(value=None, visible=False)] * 4))
+                    return nothing(refusal)
                 return generate(selected, text, n_single, n_multi, n_judge, n_blank, seed_value)
 
             inputs += list(gate_inputs or [])
