@@ -3,7 +3,9 @@
     python -m evals run [--mode llm] [--readme]   dev set: hit@1/@5, MRR, refusal, latency per retrieval mode
     python -m evals run --questions evals/dev2.jsonl [--readme]
                                                   the same on the second question set
-    python -m evals calibrate [--readme]          choose the refusal rule on both question sets → index/calibration.json
+    python -m evals fit-relevance [--readme]      fit the relevance model on evals/blind/fit.jsonl (k-fold figures)
+                                                  → index/relevance_model.json  (``calibrate`` is the old name)
+    python -m evals blind [--all-laws] [--readme] the sealed split's figures (nothing is fitted on it)
     python -m evals latency [--all-laws] [--readme]  warm latency of the dev questions on a (full-DB) index
 """
 from __future__ import annotations
@@ -14,8 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from evals.harness import (CALIBRATION_SETS, DEV_SET, EVALS, all_laws_settings, choose_refusal_rule, refusal_errors, refusal_markdown, eval_settings, latency_markdown, load_questions, markdown_table, per_category, run_config,
-                           update_readme)
+from evals.harness import (DEV_SET, EVALS, all_laws_settings, eval_settings, latency_markdown, load_questions,
+                           markdown_table, per_category, run_config, update_readme)
 from npcqa.settings import get_settings
 
 RESULTS = EVALS / "results"
@@ -70,14 +72,14 @@ def cmd_run(args) -> int:
             if mode == "hybrid":
                 categories = per_category(questions, answers)
     data = {"dev_set": str(qpath), "embed_model": engine.embedder.fingerprint,
-            "thresholds": engine.thresholds, "results": results, "hybrid_by_category": categories,
+            "relevance_model": engine.relevance_model.provenance, "results": results, "hybrid_by_category": categories,
             "time": time.strftime("%Y-%m-%d %H:%M")}
     name = qpath.stem if other_set else "dev"
     path = _write(f"{name}_llm" if args.mode == "llm" else name, data, args.out)
     table = markdown_table(results)
     if args.readme and args.mode != "llm" and other_set:
         update_readme(f"evals-{name}", table + f"\n\n_{len(questions)} questions from `{qpath.name}`, embedding "
-                      f"`{engine.embedder.fingerprint}`, thresholds {engine.thresholds}; from "
+                      f"`{engine.embedder.fingerprint}`; from "
                       f"`python -m evals run --questions {qpath.name}` ({data['time']})._")
     elif args.readme and args.mode != "llm":
         update_readme("evals", table + f"\n\n_{len(questions)} dev questions, embedding `{engine.embedder.fingerprint}`; "
@@ -92,32 +94,50 @@ def cmd_run(args) -> int:
     return 0
 
 
-def cmd_calibrate(args) -> int:
-    """Choose the refusal rule (``evals.harness.choose_refusal_rule``) on both question sets → index/calibration.json.
+def cmd_fit_relevance(args) -> int:
+    """Fit the relevance model (``evals.understanding.fit``) on the blind set's fitting split only →
+    index/relevance_model.json, with k-fold figures; the sealed split is not read."""
+    from evals import understanding as u
+    from index.relevance import MODEL_FILE
 
-    Before fitting on their union it fits on each set alone and measures the rule on the other one:
-    those two cross-checks are the estimate of how the rule does on questions it was not fitted to."""
-    settings = eval_settings(get_settings())
+    settings = all_laws_settings(get_settings()) if args.all_laws else eval_settings(get_settings())
     engine = _engine(settings, False)
-    sets = {}
-    for path in CALIBRATION_SETS:
+    rows = u.collect(engine, load_questions(u.FIT_SET))
+    model, report = u.fit(rows, engine.embedder.fingerprint, [str(u.FIT_SET.relative_to(EVALS.parent))])
+    MODEL_FILE.write_text(json.dumps(model.to_json(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    _write("relevance_fit", {"embed_model": engine.embedder.fingerprint, **report,
+                             "low": model.low, "high": model.high, "time": time.strftime("%Y-%m-%d %H:%M")}, None)
+    print(json.dumps({"low": model.low, "high": model.high, "kfold_mean": report["kfold_mean"]}, ensure_ascii=False))
+    return 0
+
+
+def cmd_blind(args) -> int:
+    """The sealed split's figures with the shipped relevance model (and the fitting split's, for contrast)."""
+    from evals import understanding as u
+
+    settings = all_laws_settings(get_settings()) if args.all_laws else eval_settings(get_settings())
+    engine = _engine(settings, args.json)
+    if engine.relevance_notice:
+        print(engine.relevance_notice, file=sys.stderr)
+    out = {"index": "all-laws" if args.all_laws else "default", "embed_model": engine.embedder.fingerprint,
+           "relevance_model": engine.relevance_model.provenance.get("time", "conservative"), "sets": {}}
+    for name, path in (("sealed", u.SEALED_SET), ("fit", u.FIT_SET)):
+        questions = load_questions(path)
+        t = []
         rows = []
-        for q in load_questions(path):
-            p = engine.prepare(q.q)
-            if p.exact:
-                continue  # an exact article hit is never refused
-            rows.append((q.answerable, p.rel.coverage, p.rel.dense))
-        sets[path.name] = rows
-    (a_name, a_rows), (b_name, b_rows) = sets.items()
-    cross = {f"fit {a_name} → {b_name}": refusal_errors(choose_refusal_rule(a_rows), b_rows),
-             f"fit {b_name} → {a_name}": refusal_errors(choose_refusal_rule(b_rows), a_rows)}
-    cal = choose_refusal_rule(a_rows + b_rows)
-    cal.update({"fit_on": list(sets), "cross_check": cross, "embed_model": engine.embedder.fingerprint,
-                "time": time.strftime("%Y-%m-%d %H:%M")})
-    Path(EVALS.parent / "index" / "calibration.json").write_text(json.dumps(cal, ensure_ascii=False, indent=2) + "\n")
+        for q in questions:
+            t0 = time.perf_counter()
+            rows.extend(u.collect(engine, [q]))
+            t.append((time.perf_counter() - t0) * 1000)
+        fig = u.figures(rows, u.outcomes(rows, engine.relevance_model))
+        t.sort()
+        fig["latency_p95_ms"] = round(t[min(len(t) - 1, int(0.95 * len(t)))], 1)
+        out["sets"][name] = fig
+    out["time"] = time.strftime("%Y-%m-%d %H:%M")
+    path = _write("blind_all_laws" if args.all_laws else "blind", out, args.out)
     if args.readme:
-        update_readme("refusal", refusal_markdown(cal))
-    print(json.dumps(cal, ensure_ascii=False))
+        update_readme("blind", u.blind_markdown())
+    print(json.dumps(out, ensure_ascii=False) if args.json else f"{json.dumps(out, ensure_ascii=False, indent=2)}\n{path}")
     return 0
 
 
@@ -160,15 +180,22 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--json", action="store_true")
     r.add_argument("--out")
     r.add_argument("--readme", action="store_true", help="write the table into README.md")
-    cal = sub.add_parser("calibrate")
-    cal.add_argument("--readme", action="store_true", help="write the rule and its cross-checks into README.md")
+    for name in ("fit-relevance", "calibrate"):
+        fr = sub.add_parser(name)
+        fr.add_argument("--all-laws", action="store_true", help="fit on the full-DB index instead of the bundled one")
+    bl = sub.add_parser("blind")
+    bl.add_argument("--all-laws", action="store_true")
+    bl.add_argument("--json", action="store_true")
+    bl.add_argument("--readme", action="store_true", help="write the tables into README.md")
+    bl.add_argument("--out")
     lat = sub.add_parser("latency")
     lat.add_argument("--all-laws", action="store_true")
     lat.add_argument("--json", action="store_true")
     lat.add_argument("--readme", action="store_true", help="regenerate the README's speed section")
     lat.add_argument("--out")
     args = p.parse_args(argv)
-    return {"run": cmd_run, "calibrate": cmd_calibrate, "latency": cmd_latency}[args.cmd](args)
+    return {"run": cmd_run, "fit-relevance": cmd_fit_relevance, "calibrate": cmd_fit_relevance,
+            "blind": cmd_blind, "latency": cmd_latency}[args.cmd](args)
 
 
 if __name__ == "__main__":

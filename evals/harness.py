@@ -16,13 +16,11 @@ from pathlib import Path
 from npcqa.readme import update_readme  # noqa: F401  (re-exported for evals CLIs)
 from npcqa.settings import Settings
 from npcqa.text import to_simplified
-from npcqa.types import Relevance
 
 EVALS = Path(__file__).resolve().parent
 DEV_SET = EVALS / "dev.jsonl"
-# A second set, written later by someone who did not run the system; with DEV_SET it calibrates refusal.
+# A second set, written later by someone who did not run the system.
 DEV2_SET = EVALS / "dev2.jsonl"
-CALIBRATION_SETS = (DEV_SET, DEV2_SET)
 FIXTURES = EVALS / "fixtures"
 
 
@@ -33,6 +31,7 @@ class Question:
     category: str
     gold_doc: str | None
     answer: str | None
+    subtype: str = ""  # unanswerable questions: out_of_domain / near_domain / answer_type_gap
 
     @property
     def answerable(self) -> bool:
@@ -49,7 +48,8 @@ def load_questions(path: Path = DEV_SET) -> list[Question]:
             continue
         try:
             d = json.loads(line)
-            out.append(Question(d["id"], d["q"], d.get("category", ""), d.get("gold_doc"), d.get("answer")))
+            out.append(Question(d["id"], d["q"], d.get("category", ""), d.get("gold_doc"), d.get("answer"),
+                                d.get("subtype", "")))
         except (json.JSONDecodeError, KeyError, TypeError) as e:
             raise ValueError(f"{path}:{n}: not a question line {{\"id\", \"q\", \"gold_doc\", \"answer\"}} ({e})") from None
     if not out:
@@ -199,54 +199,3 @@ def latency_markdown() -> str:
                    f"requests, {load['errors']} errors, p50 {lat['p50']} s, p95 {lat['p95']} s per answer "
                    f"(queue concurrency {load['server_concurrency_limit']}; {load['throughput_qps']} answers/s).")
     return "**Speed** (this machine: 2 CPU cores, no GPU)\n\n" + "\n".join(out)
-
-
-COVERAGE_WEIGHTS = [x / 100 for x in range(0, 51, 1)]
-
-
-def choose_refusal_rule(rows: list[tuple[bool, float, float]], min_recall: float = 0.9, noise: float = 0.003) -> dict:
-    """Pick ``coverage_weight`` and ``threshold`` for "refuse when dense + w × coverage < threshold".
-
-    ``rows`` are (answerable, coverage, dense) of the questions the rule decides (exact article hits never
-    refuse, so the caller leaves them out). A question whose score lies within ``noise`` of the threshold
-    counts as decided wrongly: scores move by about that much between CPUs (int8 kernels) and re-built
-    indexes, and a rule that is right only by a rounding error is not right. Preference: refuse at least
-    ``min_recall`` of the unanswerable questions, then refuse as few answerable ones as possible, then the
-    widest gap around the threshold (in standard deviations of all scores)."""
-    best = None
-    for w in COVERAGE_WEIGHTS:
-        scores = [(ans, Relevance(c, d).score(w)) for ans, c, d in rows]
-        values = sorted({v for _, v in scores})
-        mean = sum(values) / len(values)
-        sd = (sum((v - mean) ** 2 for v in values) / len(values)) ** 0.5 or 1.0
-        n_un = sum(1 for a, _ in scores if not a) or 1
-        n_ans = sum(1 for a, _ in scores if a) or 1
-        for lo, hi in zip(values, values[1:]):
-            t = (lo + hi) / 2
-            recall = sum(1 for a, v in scores if not a and v < t - noise) / n_un
-            refused = sum(1 for a, v in scores if a and v < t + noise) / n_ans
-            key = (recall >= min_recall, -refused, recall, (hi - lo) / sd)
-            if best is None or key > best[0]:
-                best = (key, {"coverage_weight": w, "threshold": round(t, 5), "noise": noise,
-                              "banded_refusal_recall": round(recall, 3), "banded_answerable_refused": round(refused, 3),
-                              "margin_sd": round((hi - lo) / sd, 3)})
-    return best[1]
-
-
-def refusal_errors(rule: dict, rows: list[tuple[bool, float, float]]) -> dict:
-    """Refusal recall and answerable-refused share of ``rule`` on ``rows`` (no noise band)."""
-    refused = [(a, Relevance(c, d).score(rule["coverage_weight"]) < rule["threshold"]) for a, c, d in rows]
-    un = [r for a, r in refused if not a]
-    an = [r for a, r in refused if a]
-    return {"refusal_recall": round(sum(un) / max(len(un), 1), 3),
-            "answerable_refused": round(sum(an) / max(len(an), 1), 3), "questions": len(rows)}
-
-
-def refusal_markdown(cal: dict) -> str:
-    """README lines for the calibrated refusal rule (from ``index/calibration.json``)."""
-    lines = [f"Rule: refuse when dense + {cal['coverage_weight']} × coverage < {cal['threshold']} "
-             f"(fitted on {' + '.join(cal.get('fit_on', []))}; {cal.get('time', '')}).", "",
-             "| fitted on → measured on | refusal recall | answerable refused |", "| --- | --- | --- |"]
-    for name, r in (cal.get("cross_check") or {}).items():
-        lines.append(f"| {name.removeprefix('fit ')} | {r['refusal_recall']} | {r['answerable_refused']} |")
-    return "\n".join(lines)

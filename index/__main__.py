@@ -25,7 +25,7 @@ def answer_json(ans: Answer, extra: dict | None = None) -> dict:
     out = {k: full[k] for k in CONTRACT_KEYS}
     out["citations"] = [{k: c[k] for k in CITATION_KEYS} | {"heading_path": c["heading_path"], "region": c["region"],
                                                             "chunk_id": c["chunk_id"]} for c in full["citations"]]
-    for k in ("suggestions", "relevance", "mode", "notice", "verification"):
+    for k in ("confidence", "suggestions", "relevance", "mode", "notice", "verification"):
         if k in full:
             out[k] = full[k]
     return {**(extra or {}), **out}

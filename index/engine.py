@@ -5,17 +5,18 @@
 """
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from index.answer import ExtractiveGenerator, locator_label
+from index.bank import QuestionBank
 from index.embedding import Embedder, make_embedder
+from index.everyday import expand
 from index.keyword import KeywordIndex, sync_keyword_index
 from index.normalize import Query, alias_tables, normalize
+from index.relevance import CAUTION_TEXT, HIGH, LOW, NONE, RelevanceModel, Signals, load_model, signals
 from index.retrieve import ArticleRetriever, DenseRetriever, Filters, FusionRetriever, KeywordRetriever
 from index.store import ChunkStore
 from npcqa.settings import Settings
@@ -24,24 +25,14 @@ from npcqa.types import Answer, Chunk, Relevance
 
 MAX_QUESTION_CHARS = 2000
 REFUSAL_TEXT = "语料库中未找到可靠依据回答这个问题。"
-CALIBRATION = Path(__file__).with_name("calibration.json")
+# The question bank's list in the fusion counts as much as the dense list: both compare meanings, the
+# bank in the cadres' own register (evals/results/understanding.json compares weights).
+BANK_WEIGHT = 1.5
 _FOLLOW_UP = re.compile(r"^(那|那么|那在|还有|如果是|如果|换成|对于|至于|而)")
 
 
 class QuestionError(ValueError):
     """The question itself cannot be answered as given (empty, too long, no words)."""
-
-
-DEFAULT_CALIBRATION = {"coverage_weight": 0.15, "threshold": 0.97}
-
-
-def load_calibration() -> dict:
-    """The refusal rule chosen on the question sets; a missing or unreadable file falls back to defaults."""
-    try:
-        cal = json.loads(CALIBRATION.read_text())
-        return {k: float(cal[k]) for k in DEFAULT_CALIBRATION}
-    except (OSError, ValueError, KeyError, TypeError):
-        return dict(DEFAULT_CALIBRATION)
 
 
 def contextualize(question: str, history: list[str] | None) -> str:
@@ -73,9 +64,9 @@ class Engine:
         self.store = store
         self.generator = ExtractiveGenerator()
         self.llm = None  # set by index.llm when an endpoint is configured
-        self.thresholds = load_calibration()
-        if settings.refusal_threshold is not None:
-            self.thresholds["threshold"] = settings.refusal_threshold
+        self.relevance_model, self.relevance_notice = load_model(embedder.fingerprint)
+        if settings.refusal_threshold is not None and not self.relevance_model.conservative:
+            self.relevance_model.low = settings.refusal_threshold
         self._lock = threading.RLock()
         self._rev: str | None = store.revision()
         self._install(kw)
@@ -93,8 +84,12 @@ class Engine:
         self.keyword = KeywordRetriever(kw, n=n)
         self.dense = DenseRetriever(self.store, self.embedder, n=n)
         self.article = ArticleRetriever(kw, n=n)
+        self.bank = QuestionBank.build(kw.chunks, self.embedder, self.settings.home / "bank",
+                                       self.settings.home / "question_bank")
+        self.vocabulary = frozenset(kw.bm25.vocab_dict) if kw.bm25 is not None else frozenset()
         self.fusion = FusionRetriever(self.keyword, self.dense, self.article, rrf_k=self.settings.rrf_k,
-                                     dense_weight=self.settings.dense_weight, n=n)
+                                     dense_weight=self.settings.dense_weight, bank=self.bank,
+                                     bank_weight=BANK_WEIGHT, n=n)
         self._kw_stamp = self._stamp()
 
     def _stamp(self):
@@ -132,11 +127,10 @@ class Engine:
                 "regions": sorted({c.region for c in docs.values() if c.region})}
 
     # ---------------------------------------------------------------- answering
-    def relevance(self, q: Query, ranked: list[tuple[Chunk, float]],
-                  dense_hits: list[tuple[Chunk, float]]) -> Relevance:
+    def relevance(self, q: Query, ranked: list[tuple[Chunk, float]], lists: dict) -> Relevance:
         """How much of the question the best chunks speak about (a word counts when it, or its alias
-        expansion, or most of its characters' bigrams appear in the chunk), and how close the
-        nearest chunks are in the embedding space."""
+        expansion, or most of its characters' bigrams appear in the chunk), how close the nearest
+        chunks are in the embedding space, and every other signal the decision reads."""
         words = content_words(q.text)
         _, terms = alias_tables()
         total = sum(len(w) for w in words) or 1
@@ -151,8 +145,9 @@ class Engine:
                     grams = [w[i: i + 2] for i in range(len(w) - 1)]
                     got += len(w) * sum(g in t for g in grams) / len(grams) * 0.5
             cov = max(cov, got / total)
-        dense = max((s for _, s in dense_hits[:3]), default=0.0)
-        return Relevance(cov, dense)
+        dense = max((s for _, s in lists["dense"][:3]), default=0.0)
+        sig = signals(q.text, q.law_titles, ranked, lists, cov, self.vocabulary)
+        return Relevance(cov, dense, sig)
 
     def retrieve(self, question: str, filters: Filters | None = None, mode: str = "hybrid",
                  n: int | None = None) -> tuple[Query, list[tuple[Chunk, float]]]:
@@ -161,19 +156,23 @@ class Engine:
 
     def search(self, question: str, filters: Filters | None = None, mode: str = "hybrid",
                n: int | None = None) -> tuple[Query, list[tuple[Chunk, float]], Relevance]:
-        """``retrieve`` plus the relevance signals the refusal decision uses."""
-        q, ranked, dense_hits = self._search(question, filters, mode, n, need_dense=True)
-        return q, ranked, self.relevance(q, ranked, dense_hits)
+        """``retrieve`` plus the relevance signals the decision uses."""
+        q, ranked, lists = self._search(question, filters, mode, n, need_dense=True)
+        return q, ranked, self.relevance(q, ranked, lists)
 
     def _search(self, question: str, filters: Filters | None, mode: str, n: int | None, need_dense: bool = False):
         q = normalize(question, self.article.titles)
+        extra = expand(q.text)
+        if extra:  # everyday words → the statute's terms, for BM25 only
+            q.keyword_text = " ".join([q.keyword_text, *extra])
         filters = filters or Filters()
         with self._lock:
             ranked, lists = self.fusion.search_with_lists(q, filters, n or self.settings.candidates, mode=mode)
-            dense_hits = lists["dense"]
-            if need_dense and mode == "bm25":  # BM25-only ranking, same refusal signal as the other modes
-                dense_hits = self.fusion.dense.search(q, filters, 3)
-        return q, ranked, dense_hits
+            if need_dense and mode == "bm25":  # BM25-only ranking, same decision signals as the other modes
+                vector = self.fusion.dense.embedder.embed_query(q.dense_text)
+                lists["dense"] = self.fusion.dense.search(q, filters, 5, vector=vector)
+                lists["bank"] = self.bank.dense_hits(vector, filters.accepts, 5)
+        return q, ranked, lists
 
     def prepare(self, question: str, filters: Filters | None = None, history: list[str] | None = None,
                 mode: str = "hybrid") -> "Prepared":
@@ -186,17 +185,25 @@ class Engine:
         t1 = time.perf_counter()
         exact = frozenset(c.id for c, s in ranked if s == 1.0 and q.articles)
         top = ranked[: self.settings.top_k]
-        refused = not top or (not exact and self.should_refuse(rel))
-        return Prepared(question, query_text, q, ranked, top, exact, rel, refused, t0, t1)
+        if not top:
+            confidence, rel.probability = NONE, 0.0
+        elif exact:
+            confidence, rel.probability = HIGH, 1.0
+        else:
+            confidence, rel.probability = self.relevance_model.decide(rel.signals)
+        return Prepared(question, query_text, q, ranked, top, exact, rel, confidence == NONE, t0, t1, confidence)
 
     def extractive_answer(self, p: "Prepared") -> Answer:
         if p.refused:
             ans = Answer(question=p.question, answer=self._refusal_text(p.top), refused=True,
                          suggestions=[{"doc_id": c.doc_id, "title": c.title, "kind": c.kind,
-                                       "locator": locator_label(c)} for c, _ in p.top[:3]])
+                                       "locator": locator_label(c)} for c, _ in p.top[:3]], confidence=NONE)
         else:
             text, citations = self.generator.generate(p.question, p.q, p.top, exact_ids=p.exact)
-            ans = Answer(question=p.question, answer=text, refused=False, citations=citations)
+            if p.confidence == LOW:
+                text = f"{CAUTION_TEXT}\n{text}"
+            ans = Answer(question=p.question, answer=text, refused=False, citations=citations,
+                         confidence=p.confidence)
         ans.timings_ms = {**p.timings(), "answer": round((time.perf_counter() - p.t1) * 1000, 1)}
         ans.relevance = p.rel.to_json()
         return ans
@@ -236,8 +243,9 @@ class Engine:
             yield "delta", line
         yield "final", ans
 
-    def should_refuse(self, rel: Relevance) -> bool:
-        return rel.score(self.thresholds["coverage_weight"]) < self.thresholds["threshold"]
+    def decide(self, rel: Relevance) -> str:
+        """high / low / none for these signals (an exact article hit is decided before, as high)."""
+        return self.relevance_model.decide(rel.signals)[0]
 
     @staticmethod
     def _refusal_text(top: list[tuple[Chunk, float]]) -> str:
@@ -263,6 +271,7 @@ class Prepared:
     refused: bool
     t0: float
     t1: float
+    confidence: str = HIGH  # high: answer; low: cautious answer under a warning; none: refused
 
     def timings(self) -> dict[str, float]:
         return {"retrieve": round((self.t1 - self.t0) * 1000, 1)}

@@ -31,6 +31,7 @@ from typing import Any, Iterator
 from urllib.parse import urlparse
 
 from index.answer import locator_label, make_citation
+from index.relevance import CAUTION_TEXT, LOW
 from index.verify import Passage, clean_reply, strip_think, term_share, verify_answer
 from npcqa.settings import Settings
 from npcqa.text import split_sentences, to_simplified
@@ -349,8 +350,10 @@ def answer_events(engine, question: str, filters=None, history=None, stream: boo
     citations = [make_citation(n, c, s) for n, (c, s) in enumerate(prep.top, 1)]
     _set_quotes(citations, v)
     dropped = v.sentences - v.kept
-    ans = Answer(question=prep.question, answer=v.text, refused=False, citations=citations, mode="llm",
-                 notice=NOTICES["partial"].format(dropped=dropped) if dropped else "", verification=v.to_json())
+    text = f"{CAUTION_TEXT}\n{v.text}" if prep.confidence == LOW else v.text
+    ans = Answer(question=prep.question, answer=text, refused=False, citations=citations, mode="llm",
+                 notice=NOTICES["partial"].format(dropped=dropped) if dropped else "", verification=v.to_json(),
+                 confidence=prep.confidence)
     ans.timings_ms = {**prep.timings(), "answer": round((time.perf_counter() - prep.t1) * 1000, 1), "llm": llm_ms}
     ans.relevance = prep.rel.to_json()
     yield "final", ans

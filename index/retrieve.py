@@ -138,10 +138,11 @@ class FusionRetriever(_Base):
     """Exact article hits first, then reciprocal-rank fusion of BM25 and dense lists."""
 
     def __init__(self, keyword: KeywordRetriever, dense: DenseRetriever, article: ArticleRetriever,
-                 rrf_k: int = 60, dense_weight: float = 1.0, **kw_args):
+                 rrf_k: int = 60, dense_weight: float = 1.0, bank=None, bank_weight: float = 1.0, **kw_args):
         super().__init__(**kw_args)
         self.keyword, self.dense, self.article, self.rrf_k = keyword, dense, article, rrf_k
         self.dense_weight = dense_weight
+        self.bank, self.bank_weight = bank, bank_weight  # index.bank.QuestionBank: everyday-worded questions
 
     def search(self, q: Query, filters: Filters, n: int, mode: str = "hybrid") -> list[tuple[Chunk, float]]:
         return self.search_with_lists(q, filters, n, mode)[0]
@@ -154,8 +155,14 @@ class FusionRetriever(_Base):
         lists: list[tuple[float, list]] = []
         if mode in ("hybrid", "bm25"):
             lists.append((1.0, self.keyword.search(q, filters, n)))
+        bank_hits: list[tuple[Chunk, float]] = []
         if mode in ("hybrid", "dense"):
-            lists.append((self.dense_weight, self.dense.search(q, filters, n)))
+            vector = self.dense.embedder.embed_query(q.dense_text)  # one query embedding for both lists
+            dense_hits = self.dense.search(q, filters, n, vector=vector)
+            if self.bank is not None and len(self.bank):
+                bank_hits = self.bank.dense_hits(vector, filters.accepts, n)
+                lists.append((self.bank_weight, bank_hits))
+            lists.append((self.dense_weight, dense_hits))
         fused: dict[str, float] = {}
         chunk_of: dict[str, Chunk] = {}
         for weight, hits in lists:
@@ -163,7 +170,7 @@ class FusionRetriever(_Base):
                 fused[c.id] = fused.get(c.id, 0.0) + weight / (self.rrf_k + rank + 1)
                 chunk_of[c.id] = c
         by_retriever = {"keyword": lists[0][1] if mode != "dense" else [],
-                        "dense": lists[-1][1] if mode != "bm25" else []}
+                        "dense": lists[-1][1] if mode != "bm25" else [], "bank": bank_hits}
         ranked = sorted(fused.items(), key=lambda kv: -kv[1])
         out = [(c, 1.0) for c, _ in exact]
         seen = {c.id for c, _ in exact}

@@ -130,12 +130,18 @@ class Answer:
     notice: str = ""  # e.g. why an LLM answer fell back to extractive
     verification: dict[str, Any] | None = None
     relevance: dict[str, float] = field(default_factory=dict)  # scores the refusal decision used
+    confidence: str = ""  # high / low (cautious answer) / none (refused); "" = derived from ``refused``
+
+    def __post_init__(self) -> None:
+        if not self.confidence:
+            self.confidence = "none" if self.refused else "high"
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "question": self.question, "answer": self.answer, "refused": self.refused,
             "citations": [c.to_json() for c in self.citations], "timings_ms": self.timings_ms,
             "suggestions": self.suggestions, "mode": self.mode, "relevance": self.relevance,
+            "confidence": self.confidence,
         }
         if self.notice:
             out["notice"] = self.notice
@@ -146,16 +152,19 @@ class Answer:
 
 @dataclass
 class Relevance:
-    """Two signals of whether the best chunks speak about the question, for the refusal decision.
-    They are combined into one score, ``dense + coverage_weight × coverage``: e5 cosines sit in a
-    narrow band (about 0.83–0.95 on the question sets), so a cut on either signal alone lands within a
-    rounding error of some question, while their sum leaves a margin (``python -m evals calibrate``)."""
+    """Whether the best chunks speak about the question: the two classic signals (word coverage and
+    the best dense cosine) and every signal the decision reads (``index.relevance.Signals``), with
+    the probability the fitted model gave (1.0 for an exact article lookup)."""
 
     coverage: float  # weighted share of the question's content words found in the best chunk
     dense: float  # best dense cosine among the nearest chunks
-
-    def score(self, coverage_weight: float) -> float:
-        return self.dense + coverage_weight * self.coverage
+    signals: Any = None  # index.relevance.Signals
+    probability: float | None = None
 
     def to_json(self) -> dict:
-        return {"coverage": round(self.coverage, 4), "dense": round(self.dense, 4)}
+        out: dict[str, Any] = {"coverage": round(self.coverage, 4), "dense": round(self.dense, 4)}
+        if self.probability is not None:
+            out["probability"] = round(self.probability, 4)
+        if self.signals is not None:
+            out["signals"] = self.signals.to_json()
+        return out

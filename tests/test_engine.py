@@ -95,13 +95,13 @@ def test_concurrent_questions_keep_their_own_refusal_decision(engine):
 
     def decide(q):
         _, ranked, rel = engine.search(q)
-        return engine.should_refuse(rel), rel.to_json(), [c.id for c, _ in ranked[:5]]
+        return engine.decide(rel), rel.to_json(), [c.id for c, _ in ranked[:5]]
 
     alone = [decide(q) for q in questions]
     with ThreadPoolExecutor(4) as pool:
         together = list(pool.map(decide, questions))
     assert together == alone
-    assert {a[0] for a in alone} == {True, False}  # both kinds of decision are exercised
+    assert "none" in {a[0] for a in alone} and len({a[0] for a in alone}) > 1  # refusal and an answer
 
 
 def test_follow_up_uses_previous_question():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from evals.harness import DEV2_SET, choose_refusal_rule, eval_settings, load_questions, refusal_errors, run_config
+from evals.harness import DEV2_SET, eval_settings, load_questions, run_config
 
 HIT5_FLOOR = 0.87
 HIT1_FLOOR = 0.66
@@ -63,20 +63,35 @@ def test_second_set_is_disjoint_from_dev():
     assert not {q.q for q in dev} & {q.q for q in dev2}
 
 
-def test_refusal_rule_needs_both_signals_and_a_margin():
-    # answerable: high coverage, middling dense; unanswerable: the same dense band, low coverage.
-    # No dense cut separates them; dense + w × coverage does, and the threshold sits in the gap.
-    ans = [(True, 0.8, d) for d in (0.88, 0.89, 0.90, 0.91)]
-    un = [(False, 0.2, d) for d in (0.88, 0.89, 0.90, 0.91)]
-    rule = choose_refusal_rule(ans + un)
-    assert rule["coverage_weight"] > 0
-    assert refusal_errors(rule, ans + un) == {"refusal_recall": 1.0, "answerable_refused": 0.0, "questions": 8}
-    lowest_answerable = 0.88 + rule["coverage_weight"] * 0.8
-    highest_unanswerable = 0.91 + rule["coverage_weight"] * 0.2
-    assert highest_unanswerable + 0.003 < rule["threshold"] < lowest_answerable - 0.003
-    # separable only by 0.001 on dense alone: inside the noise band, so it is counted as an error
-    tight = [(True, 0.0, 0.901), (False, 0.0, 0.900)]
-    assert choose_refusal_rule(tight)["banded_answerable_refused"] == 1.0
+def test_thresholds_meet_the_refusal_targets_and_sit_in_the_gap():
+    """choose_thresholds: ``low`` refuses ≥ 90% of the unanswerable while refusing as few answerable as
+    possible, midway in the gap; ``high`` leaves at most 2% of the unanswerable above it."""
+    import numpy as np
+
+    from evals.understanding import choose_thresholds
+
+    p = np.array([0.05, 0.1, 0.2, 0.3, 0.35, 0.6, 0.7, 0.8, 0.9, 0.95])
+    y = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1])
+    low, high = choose_thresholds(p, y)
+    assert 0.35 < low < 0.6 and abs(low - 0.475) < 1e-9
+    assert high >= low and high > 0.35  # no unanswerable question is confident
+    # overlapping: the 90% recall constraint wins over refusing fewer answerable questions
+    p2 = np.array([0.1] * 9 + [0.7] + [0.5] * 2 + [0.8] * 8)
+    y2 = np.array([0] * 10 + [1] * 10)
+    low2, _ = choose_thresholds(p2, y2)
+    assert (p2[y2 == 0] < low2).mean() >= 0.9
+
+
+def test_sealed_split_is_stable_and_disjoint():
+    from evals.understanding import FIT_SET, SEALED_SET, is_sealed
+
+    fit, sealed = load_questions(FIT_SET), load_questions(SEALED_SET)
+    assert not {q.id for q in fit} & {q.id for q in sealed}
+    assert all(is_sealed(q.id) for q in sealed) and not any(is_sealed(q.id) for q in fit)
+    answerable = [q for q in fit + sealed if q.answerable]
+    unanswerable = [q for q in fit + sealed if not q.answerable]
+    assert len(answerable) >= 200 and len(unanswerable) >= 60
+    assert {q.subtype for q in unanswerable} == {"out_of_domain", "near_domain", "answer_type_gap"}
 
 
 def test_readme_settings_table_is_generated_from_the_settings_class():
