@@ -33,7 +33,7 @@ MIN_REFUSAL_RECALL = 0.90
 MAX_ANSWERABLE_REFUSED = 0.05
 # Unanswerable questions allowed above the confident threshold: above it an answer carries no warning.
 MAX_UNANSWERABLE_CONFIDENT = 0.02
-L2_C = 1.0  # inverse regularisation of the logistic model (sklearn default; 0.3 and 3.0 gave the same folds)
+L2_C = 1.0  # inverse L2 strength of the logistic model (the usual default)
 
 
 def is_sealed(qid: str) -> bool:
@@ -86,14 +86,38 @@ def collect(engine, questions: list[Question]) -> list[Row]:
     return rows
 
 
+# Signs the weights may take. More closeness, more shared words, more agreement between the rankings
+# can only make an answer likelier; asking for a specific fact only less likely. Without these bounds
+# the fit learns the blind set's composition instead (its everyday questions share few words with
+# the statute, its near-domain ones many, so word coverage came out negative) and turns against
+# questions worded like the statute.
+SIGNS = {"dense1": 1, "dense_margin": 1, "bank1": 1, "bank_margin": 1, "bm25_norm": 1, "coverage": 1, "agree": 1,
+         "known_words": 1, "law_match": 1, "asks_fact": -1}
+
+
 def _fit_lr(X: np.ndarray, y: np.ndarray):
-    from sklearn.linear_model import LogisticRegression
+    """Class-balanced, L2-regularised logistic regression with sign-bounded weights (``SIGNS``)."""
+    from scipy.optimize import minimize
 
     mean, scale = X.mean(axis=0), X.std(axis=0)
     scale[scale == 0] = 1.0
-    lr = LogisticRegression(C=L2_C, class_weight="balanced", max_iter=2000)
-    lr.fit((X - mean) / scale, y)
-    return mean, scale, lr.coef_[0], float(lr.intercept_[0])
+    Z = (X - mean) / scale
+    w_pos, w_neg = 0.5 / max(y.mean(), 1e-9), 0.5 / max(1 - y.mean(), 1e-9)
+    sample_w = np.where(y == 1, w_pos, w_neg) / len(y)
+
+    def loss(theta):
+        w, b = theta[:-1], theta[-1]
+        z = Z @ w + b
+        p = 1 / (1 + np.exp(-np.clip(z, -30, 30)))
+        nll = np.sum(sample_w * (np.logaddexp(0, z) - y * z))
+        grad_z = sample_w * (p - y)
+        reg = 0.5 / (L2_C * len(y)) * np.sum(w ** 2)
+        return nll + reg, np.concatenate([Z.T @ grad_z + w / (L2_C * len(y)), [grad_z.sum()]])
+
+    bounds = [(0, None) if SIGNS.get(f, 0) > 0 else (None, 0) if SIGNS.get(f, 0) < 0 else (None, None)
+              for f in FEATURES] + [(None, None)]
+    res = minimize(loss, np.zeros(len(FEATURES) + 1), jac=True, method="L-BFGS-B", bounds=bounds)
+    return mean, scale, res.x[:-1], float(res.x[-1])
 
 
 def _prob(params, X: np.ndarray) -> np.ndarray:

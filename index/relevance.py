@@ -105,8 +105,11 @@ def signals(question: str, law_titles: list[str], ranked: list, lists: dict, cov
     values = {
         "dense1": dense[0] if dense else 0.0,
         "dense_margin": (dense[0] - dense[min(4, len(dense) - 1)]) if dense else 0.0,
-        "bank1": bank[0] if bank else 0.0,
-        "bank_margin": (bank[0] - bank[min(4, len(bank) - 1)]) if bank else 0.0,
+        # no bank entry among the candidates (a filter to opinions, uploaded documents): the passage's own
+        # closeness stands in, so that a document without bank questions is not taken for a miss
+        "bank1": bank[0] if bank else (dense[0] if dense else 0.0),
+        "bank_margin": (bank[0] - bank[min(4, len(bank) - 1)]) if bank else
+        ((dense[0] - dense[min(4, len(dense) - 1)]) if dense else 0.0),
         "bm25_norm": math.log1p(kw[0]) if kw else 0.0,
         "coverage": coverage,
         "agree": agree,

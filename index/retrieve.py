@@ -138,11 +138,13 @@ class FusionRetriever(_Base):
     """Exact article hits first, then reciprocal-rank fusion of BM25 and dense lists."""
 
     def __init__(self, keyword: KeywordRetriever, dense: DenseRetriever, article: ArticleRetriever,
-                 rrf_k: int = 60, dense_weight: float = 1.0, bank=None, bank_weight: float = 1.0, **kw_args):
+                 rrf_k: int = 60, dense_weight: float = 1.0, bank=None, bank_weight: float = 1.0,
+                 bank_keyword_weight: float = 0.0, **kw_args):
         super().__init__(**kw_args)
         self.keyword, self.dense, self.article, self.rrf_k = keyword, dense, article, rrf_k
         self.dense_weight = dense_weight
         self.bank, self.bank_weight = bank, bank_weight  # index.bank.QuestionBank: everyday-worded questions
+        self.bank_keyword_weight = bank_keyword_weight
 
     def search(self, q: Query, filters: Filters, n: int, mode: str = "hybrid") -> list[tuple[Chunk, float]]:
         return self.search_with_lists(q, filters, n, mode)[0]
@@ -155,6 +157,8 @@ class FusionRetriever(_Base):
         lists: list[tuple[float, list]] = []
         if mode in ("hybrid", "bm25"):
             lists.append((1.0, self.keyword.search(q, filters, n)))
+            if self.bank is not None and self.bank_keyword_weight and len(self.bank):
+                lists.append((self.bank_keyword_weight, self.bank.keyword_hits(q.keyword_text, filters.accepts, n)))
         bank_hits: list[tuple[Chunk, float]] = []
         if mode in ("hybrid", "dense"):
             vector = self.dense.embedder.embed_query(q.dense_text)  # one query embedding for both lists

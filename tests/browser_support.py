@@ -24,7 +24,7 @@ if not CHROMIUM:
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
 
 # a finished chat turn: final answer, refusal box or notice
-DONE = "#chat .npc-msg-answer:not(.npc-streaming), #chat .npc-msg-refused, #chat .npc-notice"
+DONE = "#chat .npc-msg-answer:not(.npc-streaming), #chat .npc-msg-cautious, #chat .npc-msg-refused, #chat .npc-notice"
 
 
 def free_port() -> int:

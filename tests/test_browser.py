@@ -123,3 +123,35 @@ def test_refusal_empty_and_long_input(page):
     assert "问题太长" in ans.inner_text()
     ans = ask(page, "监督法第十条规定了什么？")  # the app is still up
     assert ans.locator("details.npc-src").count() >= 1
+
+
+def test_three_outcomes_look_different(browser, small_index, tmp_path):
+    """Confident answer, cautious answer (its own box, above the passages) and refusal, side by side.
+
+    The engine is the real one; only its confident threshold is raised to 1.0, so that every answer
+    that is not an exact article lookup comes out cautious and the middle outcome is exercised
+    whatever the fitted model would say of this question."""
+    import dataclasses
+
+    import app
+    from index.engine import Engine
+
+    eng = Engine.from_settings(small_index)
+    eng.relevance_model = dataclasses.replace(eng.relevance_model, high=1.0, conservative=False)
+    demo = app.build_demo(eng, feedback_path=tmp_path / "fb.jsonl", logs_dir=tmp_path / "logs")
+    with serve(demo) as url, open_page(browser, url) as pg:
+        high = ask(pg, "监督法第十条规定了什么？")
+        assert high.locator(".npc-body").is_visible()
+        assert high.locator(".npc-caution").count() == 0 and high.locator(".npc-refusal").count() == 0
+        low = ask(pg, "代表在闭会期间能干些什么？")
+        caution = low.locator(".npc-caution")
+        assert caution.is_visible() and "仅供参考" in caution.inner_text()
+        assert low.locator(".npc-src").count() >= 1  # the passages are still cited
+        assert "以下条文和材料可能相关" not in low.locator(".npc-body").inner_text()  # the warning is not answer text
+        box = caution.bounding_box()
+        assert box["y"] < low.locator(".npc-body").bounding_box()["y"]  # the warning comes first
+        color = caution.evaluate("e => getComputedStyle(e).borderLeftColor")
+        none = ask(pg, "今天天气怎么样？红烧肉怎么做？")
+        refusal = none.locator(".npc-refusal")
+        assert refusal.is_visible() and none.locator(".npc-caution").count() == 0
+        assert refusal.evaluate("e => getComputedStyle(e).borderLeftColor") != color

@@ -205,6 +205,7 @@ def answer_record(ans: Answer, searched: str = "", filters_label: str = "") -> d
         "searched": searched or ans.question,
         "answer": ans.answer,
         "refused": ans.refused,
+        "confidence": ans.confidence,
         "mode": ans.mode,
         "filters": filters_label,
         "citations": [{"n": c.n, "title": c.title, "locator": c.locator, "kind": c.kind, "date": c.date,

@@ -13,12 +13,14 @@ from __future__ import annotations
 import re
 from html import escape
 
+from index.relevance import CAUTION_TEXT
 from npcqa.text import split_sentences
 from npcqa.types import KIND_LABELS, Answer, Citation
 
 _MARKER = re.compile(r"\[(\d{1,2})\]")
 _GROUP = re.compile(r"^【(.{1,8})】$")
 NOT_FOUND_TITLE = "未找到可靠依据"
+CAUTION_TITLE = "仅供参考：可能相关，但未必直接回答了问题"
 
 
 def esc(text: object) -> str:
@@ -193,6 +195,13 @@ def render_answer(ans: Answer, context_query: str = "", filters_label: str = "")
     notes = render_notes(context_query, filters_label, ans.notice)
     if ans.refused:
         return f'<div class="npc-msg npc-msg-refused">{notes}{render_refusal(ans)}</div>'
+    if ans.confidence == "low":  # the cautious answer: its warning as a box of its own, not as answer text
+        text = ans.answer.removeprefix(CAUTION_TEXT).lstrip("\n")
+        body = render_answer_text(text, ans.citations)
+        return (f'<div class="npc-msg npc-msg-cautious">{render_mode(ans)}{notes}'
+                f'<div class="npc-caution"><div class="npc-caution-head">? {CAUTION_TITLE}</div>'
+                f'<p>语料库中没有找到确定回答这个问题的依据。下面是最接近的条文和材料，请核对原文后再使用。</p></div>'
+                f'<div class="npc-body">{body}</div>{render_sources(ans)}</div>')
     body = render_answer_text(ans.answer, ans.citations)
     return (f'<div class="npc-msg npc-msg-answer">{render_mode(ans)}{notes}<div class="npc-body">{body}</div>'
             f'{render_sources(ans)}</div>')
@@ -272,6 +281,10 @@ CSS = """
 #chat .npc-refusal { border: 1px solid #e0b252; border-left: 5px solid #d48806; background: #fff8e6; border-radius: 6px;
   padding: 0.6em 0.9em; color: #5c3b00; }
 #chat .npc-refusal-head { font-weight: 700; font-size: 1.05em; margin-bottom: 0.2em; }
+#chat .npc-caution { border: 1px dashed #6b8cc7; border-left: 5px solid #3d6bb3; background: #eef4fc; border-radius: 6px;
+  padding: 0.45em 0.7em; margin: 0.2em 0 0.5em 0; }
+#chat .npc-caution-head { font-weight: 700; color: #24487f; }
+#chat .npc-msg-cautious .npc-body { opacity: 0.92; }
 #chat .npc-refusal ul { margin: 0.2em 0 0 0; padding-left: 1.2em; }
 #chat .npc-closest { margin-top: 0.4em; font-weight: 600; }
 #chat .npc-notice { border-left: 4px solid #999; padding: 0.3em 0.8em; background: var(--background-fill-secondary); }
@@ -288,5 +301,7 @@ CSS = """
 #thumbs-down { --npc-icon: url("data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 24 24'%3E%3Cpath d='M15 3H6c-.83 0-1.54.5-1.84 1.22l-3.02 7.05c-.09.23-.14.47-.14.73v2c0 1.1.9 2 2 2h6.31l-.95 4.57-.03.32c0 .41.17.79.44 1.06L9.83 23l6.59-6.59c.36-.36.58-.86.58-1.41V5c0-1.1-.9-2-2-2zm4 0v12h4V3h-4z'/%3E%3C/svg%3E"); }
 #clear { --npc-icon: url("data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 24 24'%3E%3Cpath d='M19 13h-6v6h-2v-6H5v-2h6V5h2v6h6v2z'/%3E%3C/svg%3E"); }
 .dark #chat .npc-refusal { background: #3a2e12; color: #f3d9a4; }
+.dark #chat .npc-caution { background: #16253d; color: #c7d8f3; }
+.dark #chat .npc-caution-head { color: #c7d8f3; }
 .dark #chat .npc-passage mark { background: #8a6d00; }
 """
