@@ -31,8 +31,9 @@ FOLDS = 5
 # The refusal targets of the everyday-wording issue, used to choose the two thresholds.
 MIN_REFUSAL_RECALL = 0.90
 MAX_ANSWERABLE_REFUSED = 0.05
-# Unanswerable questions allowed above the confident threshold: above it an answer carries no warning.
-MAX_UNANSWERABLE_CONFIDENT = 0.02
+# A confident answer (no warning) must be right this often: the right source in its top 5 and the
+# question answerable. Below that share the answer is shown as cautious.
+CONFIDENT_PRECISION = 0.90
 L2_C = 1.0  # inverse L2 strength of the logistic model (the usual default)
 
 
@@ -126,9 +127,10 @@ def _prob(params, X: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-np.clip(z, -30, 30)))
 
 
-def choose_thresholds(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+def choose_thresholds(p: np.ndarray, y: np.ndarray, right: np.ndarray | None = None) -> tuple[float, float]:
     """``low``: refuse at least MIN_REFUSAL_RECALL of the unanswerable, then as few answerable as
-    possible, midway in the gap; ``high``: at most MAX_UNANSWERABLE_CONFIDENT unanswerable above it."""
+    possible, midway in the gap. ``high``: the lowest cut at or above ``low`` above which at least
+    CONFIDENT_PRECISION of the questions are answerable and ``right`` (retrieval found the source)."""
     pu, pa = np.sort(p[y == 0]), np.sort(p[y == 1])
     cands = np.unique(np.concatenate([p, [0.0, 1.0]]))
     best = None
@@ -140,9 +142,14 @@ def choose_thresholds(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         if best is None or key > best[0]:
             best = (key, t)
     low = float(best[1])
-    k = int(np.floor(MAX_UNANSWERABLE_CONFIDENT * len(pu)))
-    high = float(pu[-(k + 1)] + 1e-6) if len(pu) > k else low
-    return low, max(low, min(high, 0.999))
+    good = (y == 1) if right is None else ((y == 1) & right)
+    high = 1.0
+    for t in sorted(v for v in np.unique(p) if v >= low):
+        above = p >= t
+        if above.any() and good[above].mean() >= CONFIDENT_PRECISION:
+            high = float(t)
+            break
+    return low, high
 
 
 def outcomes(rows: list[Row], model: RelevanceModel) -> list[str]:
@@ -200,13 +207,14 @@ def fit(rows: list[Row], fingerprint: str, sources: list[str]) -> tuple[Relevanc
     data = [r for r in rows if not r.exact]  # an exact article lookup is decided before the model
     X = np.array([r.signals.vector() for r in data])
     y = np.array([r.label for r in data])
+    right = np.array([r.rank is not None and r.rank <= 5 for r in data])
     fold = np.array(_folds(data, FOLDS))
     oof = np.zeros(len(data))
     per_fold = []
     for k in range(FOLDS):
         tr, te = fold != k, fold == k
         params = _fit_lr(X[tr], y[tr])
-        low, high = choose_thresholds(_prob(params, X[tr]), y[tr])
+        low, high = choose_thresholds(_prob(params, X[tr]), y[tr], right[tr])
         oof[te] = _prob(params, X[te])
         m = model_from(params, low, high, {})
         test_rows = [r for r, f in zip(data, fold) if f == k]
@@ -214,7 +222,7 @@ def fit(rows: list[Row], fingerprint: str, sources: list[str]) -> tuple[Relevanc
     keys = per_fold[0].keys()
     cv = {k: round(float(np.mean([f.get(k, 0) for f in per_fold])), 3) for k in keys if k not in ("answerable", "unanswerable")}
     params = _fit_lr(X, y)
-    low, high = choose_thresholds(oof, y)
+    low, high = choose_thresholds(oof, y, right)
     provenance = {"fit_on": sources, "questions": len(rows), "embed_model": fingerprint, "folds": FOLDS,
                   "time": time.strftime("%Y-%m-%d %H:%M"), "kfold_mean": cv}
     return model_from(params, low, high, provenance), {"kfold_mean": cv, "per_fold": per_fold}

@@ -37,16 +37,24 @@ CAUTION_TEXT = "以下条文和材料可能相关，但未必直接回答了问�
 # What a question asks for when it wants a specific fact, and how such a fact looks in a passage.
 # "谁" alone is not here: "由谁召集？" is answered by a role (常务委员会), which laws do contain.
 ASKS = {
-    "name": re.compile(r"(叫什么名字|叫啥名|名字叫|姓名|姓什么|叫什么|(主任|委员长|书记|县长|市长|省长|院长|检察长|部长|主席|秘书长|局长|代表)是谁|是哪位|谁担任着?)"),
-    "money": re.compile(r"(多少钱|几块钱|多少元|多少万|工资|薪水|薪酬|月薪|年薪|补贴多少|补助多少|津贴多少|经费多少|报酬多少|花了多少|拨了多少|金额)"),
+    # a person's name (叫什么 alone asks for the name of a programme or a booklet, which reports do hold)
+    "name": re.compile(r"((主任|委员长|书记|县长|市长|省长|院长|检察长|部长|主席|秘书长|局长|乡长|镇长|代表|委员|领导)"
+                       r"(叫什么名字|叫什么|叫啥名字?|叫啥|名字叫什么|姓什么|姓啥|是谁|是哪位)|姓名|谁担任着?)"),
+    "money": re.compile(r"(多少钱|几块钱|多少元|多少万|(工资|薪水|薪酬|月薪|年薪)|"
+                        r"(补贴|补助|津贴|经费|报酬|奖金|费用|预算)(是)?多少|多少[\u4e00-\u9fa5]{0,4}(补贴|补助|津贴|经费|报酬|奖金|费用)|"
+                        r"花了多少|拨了多少|拿多少|金额)"),
     "date": re.compile(r"(哪天|哪一天|几月几[日号]|几号|什么日子|哪一年成立|具体日期|哪年哪月|开幕时间|几点)"),
-    "contact": re.compile(r"(电话|手机号|联系方式|邮箱|地址在|网址|在哪办公|办公地点|门牌)"),
+    "contact": re.compile(r"(电话(号码)?是多少|电话号码|联系电话|手机号|联系方式|邮箱|地址(在|是)|网址|在哪办公|办公地点|门牌|邮编)"),
+    # a ranking or a judgment between people or places: laws never rank, reports rarely do
+    "ranking": re.compile(r"((哪个|哪位|哪些|谁)[^，。？?]{0,12}最(高|好|多|快|强|差|低|少|优秀|敬业|厉害)|"
+                          r"(哪个|谁)[^，。？?]{0,10}更(快|好|高|多|强|有效))"),
 }
 HAS = {
     "name": re.compile(r"(同志|主任[\u4e00-\u9fa5]{2,3}[，、。]|[\u4e00-\u9fa5]{1}某|姓名)"),
     "money": re.compile(r"([\d０-９.]+\s*(万|亿)?元|[零一二三四五六七八九十百千万亿两]+元)"),
     "date": re.compile(r"(\d{4}\s*年\s*\d{1,2}\s*月|\d{1,2}\s*月\s*\d{1,2}\s*日|[一二三四五六七八九十]+月[一二三四五六七八九十]+日)"),
-    "contact": re.compile(r"(\d{3,4}-?\d{7,8}|电话|地址：|@)"),
+    "contact": re.compile(r"(\d{3,4}-?\d{7,8}|电话：|地址：|@)"),
+    "ranking": re.compile(r"(排名|名列|第一名|评为|评选出)"),
 }
 
 

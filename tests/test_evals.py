@@ -65,7 +65,7 @@ def test_second_set_is_disjoint_from_dev():
 
 def test_thresholds_meet_the_refusal_targets_and_sit_in_the_gap():
     """choose_thresholds: ``low`` refuses ≥ 90% of the unanswerable while refusing as few answerable as
-    possible, midway in the gap; ``high`` leaves at most 2% of the unanswerable above it."""
+    possible, midway in the gap; above ``high`` at least 90% are answerable and found."""
     import numpy as np
 
     from evals.understanding import choose_thresholds
@@ -75,6 +75,9 @@ def test_thresholds_meet_the_refusal_targets_and_sit_in_the_gap():
     low, high = choose_thresholds(p, y)
     assert 0.35 < low < 0.6 and abs(low - 0.475) < 1e-9
     assert high >= low and high > 0.35  # no unanswerable question is confident
+    # retrieval found the source for only the two most probable: confidence starts there
+    right = np.array([False] * 8 + [True] * 2)
+    assert choose_thresholds(p, y, right)[1] == 0.9
     # overlapping: the 90% recall constraint wins over refusing fewer answerable questions
     p2 = np.array([0.1] * 9 + [0.7] + [0.5] * 2 + [0.8] * 8)
     y2 = np.array([0] * 10 + [1] * 10)
