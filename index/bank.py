@@ -71,7 +71,7 @@ def read_bank(files: list[Path]) -> list[BankEntry]:
     return out
 
 
-def _chunk_targets(entries: list[BankEntry], chunks: list[Chunk]) -> list[int]:
+def chunk_targets(entries: list[BankEntry], chunks: list[Chunk]) -> list[int]:
     """For each entry, the index (into ``chunks``) of the chunk it was written for, or -1.
 
     A law entry goes to the first chunk of its article (an over-long article is split by 款 with the
@@ -115,7 +115,7 @@ class QuestionBank:
     @classmethod
     def build(cls, chunks: list[Chunk], embedder, cache_dir: Path | None, home_bank: Path | None = None) -> "QuestionBank":
         entries = read_bank(bank_files(home_bank))
-        targets = _chunk_targets(entries, chunks)
+        targets = chunk_targets(entries, chunks)
         kept = [(e, chunks[t]) for e, t in zip(entries, targets) if t >= 0]
         entries = [e for e, _ in kept]
         texts = [e.question for e in entries]

@@ -140,3 +140,34 @@ def test_cli_reports_confidence_exactly_as_refused(use_small_index):
         assert d["confidence"] in ("high", "low", "none")
         assert (d["confidence"] == "none") == d["refused"]
         assert bool(d["citations"]) == (d["confidence"] != "none")
+
+
+def test_llm_writes_bank_entries_for_uncovered_chunks_and_resumes(engine, tmp_path):
+    """``ingest bank`` over a real HTTP endpoint (the scripted OpenAI-compatible server): uncovered
+    chunks get questions, a bad reply is reported and skipped, and a second run writes nothing new."""
+    from llm_server import Reply, ScriptedLLMServer
+
+    from ingest.bank import GENERATED, llm_generate, uncovered, write_bank
+    from npcqa.settings import Settings
+
+    chunks = [c for c in engine.kw.chunks if c.kind in ("opinion", "report")]
+    home_bank = tmp_path / "question_bank"
+    todo = uncovered(chunks, home_bank)
+    assert len(todo) >= 5
+    srv = ScriptedLLMServer(default=Reply(text='好的：\n["这个地方是怎么做的？", "有什么经验可以学？"]')).start()
+    try:
+        srv.script(Reply(text="我不知道"))  # the first chunk's reply carries no list
+        settings = Settings(home=tmp_path / "home", llm_base_url=srv.url, llm_model="test-model")
+        report = write_bank(chunks, home_bank, llm_generate(settings), limit=3)
+        assert report.chunks_written == 2 and report.questions == 4 and len(report.failed) == 1
+        prompt = srv.chat_requests()[0]["body"]["messages"][0]["content"]
+        assert todo[0].text[:20] in prompt
+        lines = (home_bank / GENERATED).read_text(encoding="utf-8").splitlines()
+        assert len(lines) == 2
+        bank = QuestionBank.build(engine.kw.chunks, engine.embedder, tmp_path / "vec", home_bank)
+        assert {c.id for e, c in zip(bank.entries, bank.targets) if e.question == "这个地方是怎么做的？"} == \
+            {todo[1].id, todo[2].id}
+        again = write_bank(chunks, home_bank, llm_generate(settings), limit=2)
+        assert todo[1] not in uncovered(chunks, home_bank) and again.chunks_written == 2  # resumes past them
+    finally:
+        srv.stop()
