@@ -9,10 +9,11 @@ import json
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.answer import ExtractiveGenerator, locator_label
+from index.articles import Lookup, render_lookup
 from index.embedding import Embedder, make_embedder
 from index.keyword import KeywordIndex, sync_keyword_index
 from index.normalize import Query, alias_tables, normalize
@@ -184,13 +185,26 @@ class Engine:
         query_text = contextualize(question, history)
         q, ranked, rel = self.search(query_text, filters, mode)
         t1 = time.perf_counter()
-        exact = frozenset(c.id for c, s in ranked if s == 1.0 and q.articles)
+        lookup = self.lookup_articles(q, filters)
+        exact = frozenset(c.id for c in lookup.chunks)
         top = ranked[: self.settings.top_k]
         refused = not top or (not exact and self.should_refuse(rel))
-        return Prepared(question, query_text, q, ranked, top, exact, rel, refused, t0, t1)
+        if lookup and not exact:  # a clear miss (law not indexed, no such article): never another law's article
+            refused = True
+        return Prepared(question, query_text, q, ranked, top, exact, rel, refused, t0, t1, lookup)
+
+    # ---------------------------------------------------------------- exact article lookup (issue #15)
+    def lookup_articles(self, q: Query, filters: Filters | None = None) -> Lookup:
+        """"XX法第N条…": the whole articles asked for, or the misses that say why there are none."""
+        if not q.articles:
+            return Lookup()
+        with self._lock:
+            return self.article.lookup(q, filters or Filters())
 
     def extractive_answer(self, p: "Prepared") -> Answer:
-        if p.refused:
+        if p.lookup:  # an article lookup answers with the whole articles (or says what was not found)
+            ans = render_lookup(p.question, p.lookup)
+        elif p.refused:
             ans = Answer(question=p.question, answer=self._refusal_text(p.top), refused=True,
                          suggestions=[{"doc_id": c.doc_id, "title": c.title, "kind": c.kind,
                                        "locator": locator_label(c)} for c, _ in p.top[:3]])
@@ -263,6 +277,7 @@ class Prepared:
     refused: bool
     t0: float
     t1: float
+    lookup: Lookup = field(default_factory=Lookup)  # exact article lookup: found articles / clear misses
 
     def timings(self) -> dict[str, float]:
         return {"retrieve": round((self.t1 - self.t0) * 1000, 1)}
