@@ -188,7 +188,7 @@ class Found:
 class Miss:
     """A reference that cannot be answered, with the message that says why (user-facing)."""
 
-    reason: str  # law_not_indexed / law_unknown / no_article / no_paragraph
+    reason: str  # law_not_indexed / law_unknown / not_numbered / no_article / no_paragraph
     message: str
     ref: ArticleRef
     title: str = ""  # the law as resolved (empty for an unknown name)
@@ -237,8 +237,11 @@ class ArticleIndex:
             v.articles[key].chunks.append(c)
         for vs in self.versions.values():
             vs.sort(key=_version_rank, reverse=True)
+        # laws indexed as one text without numbered articles (the DB gives 刑法修正案 and the
+        # interpretations as 全文): they are in the index, they just cannot be looked up by number
+        self.unnumbered = {c.title for c in chunks if c.kind == "law"} - set(self.versions)
         self.db = db_titles() if db is None else db
-        self.names = LawNames(self.versions, other_titles=self.db, aliases=law_abbreviations())
+        self.names = LawNames(set(self.versions) | self.unnumbered, other_titles=self.db, aliases=law_abbreviations())
 
     @property
     def titles(self) -> set[str]:
@@ -293,6 +296,11 @@ class ArticleIndex:
                 if title and title in self.db:
                     msg += "国家法律库中有这部法律，可请管理员将其加入语料（或用 python -m ingest --all-laws 收录全部现行法律）。"
                 result.misses.append(Miss("law_not_indexed" if title else "law_unknown", msg, refs[0], title, close))
+                continue
+            if mention.title in self.unnumbered:
+                result.misses.append(Miss(
+                    "not_numbered", f"《{law_short_name(mention.title)}》在索引中是一段全文，没有按条编号，无法按条号查找；"
+                    f"可以直接问它的内容。", refs[0], mention.title, [mention.title]))
                 continue
             versions = [v for v in self.versions[mention.title]
                         if accepts is None or any(accepts(a.chunks[0]) for a in list(v.articles.values())[:1])]

@@ -19,11 +19,12 @@ LAWS = ["公司法", "电子签名法", "民法典", "商标法", "专利法", "
         "刑事诉讼法", "资源税法", "社会保险法", "保险法", "全国人民代表大会组织法"]
 INTERPRETATION = "全国人民代表大会常务委员会关于《中华人民共和国刑事诉讼法》第七十九条第三款的解释"
 DECISION = "全国人民代表大会常务委员会关于加强经济工作监督的决定"
+AMENDMENT = "中华人民共和国刑法修正案（十）"  # in the DB as one 全文 row, no numbered articles
 
 
 @pytest.fixture(scope="module")
 def law_chunks():
-    docs, missing = load_laws([PRC + n for n in LAWS] + [INTERPRETATION, DECISION])
+    docs, missing = load_laws([PRC + n for n in LAWS] + [INTERPRETATION, DECISION, AMENDMENT])
     assert not missing, missing
     return [c for d in docs for c in chunk_document(d)]
 
@@ -200,6 +201,11 @@ def test_law_not_indexed_names_the_law_and_closest_titles(law_chunks):
     assert "《证券法》" in ans.answer  # the closest indexed title, never the article 第五条 of another law
     ans = render_lookup("q", index.lookup("某某促进法第三条"))
     assert ans.refused and "《某某促进法》" in ans.answer
+
+
+def test_indexed_law_without_numbered_articles_is_not_called_missing(index):
+    lk = index.lookup("刑法修正案（十）第一条")
+    assert [m.reason for m in lk.misses] == ["not_numbered"] and "未收录" not in lk.misses[0].message
 
 
 # ------------------------------------------------------------------ engine, CLI, quiz (small real index)
