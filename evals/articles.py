@@ -196,8 +196,9 @@ def readme_table() -> str:
         d = json.loads(p.read_text(encoding="utf-8"))
         cpu = d.get("cpu", cpu)
         i, m = d["indexed"], d["not_indexed"]
+        miss = f"{m['clear_miss_rate']:.3f}" if m["n"] else "—"
         lines.append(f"| {label.replace('_', '-')} | {d['laws_indexed']} | {i['n']} | {i['article_at_1_rate']:.3f} | "
-                     f"{i['whole_rate']:.3f} | {m['n']} | {m['clear_miss_rate']:.3f} | {m['wrong_law']} | "
+                     f"{i['whole_rate']:.3f} | {m['n']} | {miss} | {m['wrong_law']} | "
                      f"{d['latency_ms']['p50']} | {d['latency_ms']['p95']} |")
     return "\n".join(lines) + f"\n\n_From `python -m evals.articles run` (warm, end to end `Engine.ask`; {cpu}, 2 cores)._"
 

@@ -293,8 +293,12 @@ class ArticleIndex:
                     msg += "名称最接近的已收录法律：" + "、".join(f"《{law_short_name(t)}》" for t in close) + "。"
                 else:
                     msg += f"当前索引收录的 {len(self.versions)} 部法律中没有名称相近的。"
-                if title and title in self.db:
+                versions = self.db.get(title, ())
+                if any(st == CURRENT for _, st in versions):
                     msg += "国家法律库中有这部法律，可请管理员将其加入语料（或用 python -m ingest --all-laws 收录全部现行法律）。"
+                elif versions:
+                    msg += ("国家法律库中只有该法的" + "、".join(f"{st}版本（{d or '日期不详'}）" for d, st in versions)
+                            + "，没有现行有效版本。")
                 result.misses.append(Miss("law_not_indexed" if title else "law_unknown", msg, refs[0], title, close))
                 continue
             if mention.title in self.unnumbered:

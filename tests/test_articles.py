@@ -203,6 +203,12 @@ def test_law_not_indexed_names_the_law_and_closest_titles(law_chunks):
     assert ans.refused and "《某某促进法》" in ans.answer
 
 
+def test_law_with_no_current_version_in_the_db_says_so(index):
+    lk = index.lookup("刑法第三十条")  # the DB holds 刑法 only as 已被修改
+    assert lk.misses[0].reason == "law_not_indexed" and "没有现行有效版本" in lk.misses[0].message
+    assert not lk.found
+
+
 def test_indexed_law_without_numbered_articles_is_not_called_missing(index):
     lk = index.lookup("刑法修正案（十）第一条")
     assert [m.reason for m in lk.misses] == ["not_numbered"] and "未收录" not in lk.misses[0].message
@@ -250,3 +256,14 @@ def test_quiz_source_syntax_uses_the_same_names(law_chunks):
     assert {c.title for c in sel.chunks} == {PRC + "刑事诉讼法"}
     with pytest.raises(QuizError, match="不在当前索引中"):
         select_chunks("电子商务法:第1-3条", corpus=corpus)
+
+
+def test_web_chat_shows_which_law_was_not_found(engine):
+    from web.render import render_answer
+
+    ans = engine.ask("公司法第十一条的内容是什么？")
+    html = render_answer(ans)
+    assert "当前索引未收录《公司法》" in html  # the refusal box carries the specific miss, not only the generic text
+    ans = engine.ask("监督法第十条至第十一条")
+    html = render_answer(ans)
+    assert "第十一条" in html and "[2]" not in html  # markers became badges of both articles
