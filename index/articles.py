@@ -248,12 +248,19 @@ class ArticleIndex:
         return set(self.versions)
 
     # ------------------------------------------------------------------ reading a question
-    def refs_by_law(self, question: str) -> list[tuple[LawMention | None, str, list[ArticleRef]]]:
-        """(law named, name as written, its refs) for each law the question's references go to."""
+    def refs_by_law(self, question: str, follow_up: str = "") -> list[tuple[LawMention | None, str, list[ArticleRef]]]:
+        """(law named, name as written, its refs) for each law the question's references go to.
+
+        ``follow_up``: the current turn when ``question`` is the previous question joined with it
+        ("监督法第十条规定了什么 那第十二条呢"); its own article numbers replace the previous turn's, the law
+        named before still counts."""
         text = match_text(question)
         mentions = self.names.find(text)
         refs = [r for r in parse_refs(text)
                 if not any(m.start <= r.start < m.end for m in mentions)]  # 第七十九条 inside a title
+        tail = match_text(follow_up)
+        if tail and text.endswith(tail) and parse_refs(tail):
+            refs = [r for r in refs if r.start >= len(text) - len(tail)]
         if not refs:
             return []
         groups: dict[int, list[ArticleRef]] = {}
@@ -279,10 +286,10 @@ class ArticleIndex:
         out += [(None, name, rs) for name, rs in unknown.items()]
         return out
 
-    def lookup(self, question: str, accepts=None) -> Lookup:
+    def lookup(self, question: str, accepts=None, follow_up: str = "") -> Lookup:
         """The articles a question asks for by number (``accepts(chunk)``: the question's filters)."""
         result = Lookup()
-        for mention, name, refs in self.refs_by_law(question):
+        for mention, name, refs in self.refs_by_law(question, follow_up):
             if mention is None or not mention.indexed:
                 title = mention.title if mention else ""
                 shown = f"《{law_short_name(title)}》" if title else f"《{name}》"

@@ -185,7 +185,7 @@ class Engine:
         query_text = contextualize(question, history)
         q, ranked, rel = self.search(query_text, filters, mode)
         t1 = time.perf_counter()
-        lookup = self.lookup_articles(q, filters)
+        lookup = self.lookup_articles(q, filters, follow_up=question if query_text != question else "")
         exact = frozenset(c.id for c in lookup.chunks)
         top = ranked[: self.settings.top_k]
         refused = not top or (not exact and self.should_refuse(rel))
@@ -194,12 +194,14 @@ class Engine:
         return Prepared(question, query_text, q, ranked, top, exact, rel, refused, t0, t1, lookup)
 
     # ---------------------------------------------------------------- exact article lookup (issue #15)
-    def lookup_articles(self, q: Query, filters: Filters | None = None) -> Lookup:
-        """"XX法第N条…": the whole articles asked for, or the misses that say why there are none."""
+    def lookup_articles(self, q: Query, filters: Filters | None = None, follow_up: str = "") -> Lookup:
+        """"XX法第N条…": the whole articles asked for, or the misses that say why there are none.
+        ``follow_up``: the current turn when ``q`` joins it to the previous question (its numbers count)."""
         if not q.articles:
             return Lookup()
+        tail = normalize(follow_up).text if follow_up else ""
         with self._lock:
-            return self.article.lookup(q, filters or Filters())
+            return self.article.lookup(q, filters or Filters(), tail)
 
     def extractive_answer(self, p: "Prepared") -> Answer:
         if p.lookup:  # an article lookup answers with the whole articles (or says what was not found)

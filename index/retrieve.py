@@ -119,14 +119,15 @@ class ArticleRetriever(_Base):
     def titles(self) -> set[str]:
         return self.articles.titles
 
-    def lookup(self, q: Query, filters: Filters) -> Lookup:
-        """Found articles and clear misses of the question (an empty Lookup: not an article lookup)."""
-        return self.articles.lookup(q.text, filters.accepts if filters else None)
+    def lookup(self, q: Query, filters: Filters, follow_up: str = "") -> Lookup:
+        """Found articles and clear misses of the question (an empty Lookup: not an article lookup).
+        ``follow_up``: the current turn, normalized, when ``q`` joins it to the previous question."""
+        return self.articles.lookup(q.text, filters.accepts if filters else None, follow_up)
 
-    def search(self, q: Query, filters: Filters, n: int) -> list[tuple[Chunk, float]]:
+    def search(self, q: Query, filters: Filters, n: int, follow_up: str = "") -> list[tuple[Chunk, float]]:
         if not q.articles:  # no 第N条 in the question: skip the name scan on the hot path
             return []
-        return [(c, 1.0) for c in self.lookup(q, filters).chunks if filters.accepts(c)][:n]
+        return [(c, 1.0) for c in self.lookup(q, filters, follow_up).chunks if filters.accepts(c)][:n]
 
 
 class FusionRetriever(_Base):

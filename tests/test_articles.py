@@ -234,6 +234,11 @@ def test_engine_never_cites_another_law_for_a_law_not_indexed(engine):
     assert ans.refused and "共六十五条" in ans.answer
 
 
+def test_follow_up_asks_for_the_new_article_of_the_same_law(engine):
+    ans = engine.ask("那第十二条呢？", history=["监督法第十条规定了什么？"])
+    assert [c.locator.split("（")[0] for c in ans.citations] == ["《监督法》第十二条"]
+
+
 def test_cli_json_for_a_lookup_and_a_miss(use_small_index):
     from tests.test_engine import run_cli
 
