@@ -41,8 +41,11 @@ _LIST_TAIL = re.compile(rf"(?:、|，|,|和|及|以及|与|或)第?({_N})条(?:�
 # Words in front of an unknown law's name that are not part of it.
 _LEAD_WORDS = ("请问", "我想问", "想问", "问一下", "请", "查一下", "查询", "根据", "依据", "依照", "按照", "关于", "对照",
                "民法商法", "宪法相关法", "经济法", "行政法", "社会法", "诉讼与非诉讼程序法", "在", "看看", "看")
-_UNKNOWN_LAW = re.compile(r"([\u4e00-\u9fff（）()]{2,40}?(?:法典|法|条例|规则|规定|办法|决定|解释))$")
-_DEICTIC = ("本法", "该法", "此法", "这部法", "这个法", "上述", "前述")
+# An unknown name is taken for a law only when it ends in 法: 条例/办法/规定 are just as often local
+# regulations or documents of the corpus, which ordinary retrieval should still find.
+_UNKNOWN_LAW = re.compile(r"([\u4e00-\u9fff（）()]{2,40}?(?:法典|法))$")
+_DEICTIC = ("本", "该", "此", "这", "那", "上述", "前述")
+_NOT_LAW_ENDINGS = ("办法", "方法", "做法", "想法", "看法", "说法", "用法", "依法", "合法", "违法", "执法", "守法")
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,7 @@ def _unknown_law_name(before: str) -> str:
             if name.startswith(w) and len(name) > len(w) + 1:
                 name, changed = name[len(w):], True
     name = name.removeprefix("中华人民共和国")
-    if len(name) < 3 or name.startswith(_DEICTIC):
+    if len(name) < 3 or name.startswith(_DEICTIC) or name.endswith(_NOT_LAW_ENDINGS):
         return ""
     return name
 
@@ -240,12 +243,18 @@ class ArticleIndex:
         # laws indexed as one text without numbered articles (the DB gives 刑法修正案 and the
         # interpretations as 全文): they are in the index, they just cannot be looked up by number
         self.unnumbered = {c.title for c in chunks if c.kind == "law"} - set(self.versions)
+        self.other_titles = {match_text(c.title) for c in chunks if c.kind != "law"}
         self.db = db_titles() if db is None else db
         self.names = LawNames(set(self.versions) | self.unnumbered, other_titles=self.db, aliases=law_abbreviations())
 
     @property
     def titles(self) -> set[str]:
         return set(self.versions)
+
+    def _in_other_titles(self, name: str) -> bool:
+        """An unknown law name that is part of an indexed document's title (a local regulation, an
+        opinion) is not a miss: retrieval answers it."""
+        return any(name in t for t in self.other_titles)
 
     # ------------------------------------------------------------------ reading a question
     def refs_by_law(self, question: str, follow_up: str = "") -> list[tuple[LawMention | None, str, list[ArticleRef]]]:
@@ -274,7 +283,7 @@ class ArticleIndex:
                 groups.setdefault(after[0], []).append(r)
             elif not mentions and len(self.versions) == 1:  # one law indexed: "第十条" means that law's
                 groups.setdefault(-1, []).append(r)
-            elif not mentions and (name := _unknown_law_name(text[: r.start])):
+            elif not mentions and (name := _unknown_law_name(text[: r.start])) and not self._in_other_titles(name):
                 unknown.setdefault(name, []).append(r)
         out: list[tuple[LawMention | None, str, list[ArticleRef]]] = []
         for i, rs in groups.items():
