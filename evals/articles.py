@@ -5,8 +5,8 @@
     NPCQA_HOME=… python -m evals.articles run --label all_laws [--readme]
 
 The law DB is the ground truth: every (law, article) pair and its text come from it. Each pair is
-asked in several styles (full title, short name, 《》, Arabic numerals, with 请问/根据/a category word
-in front, 第N条第M款, an abbreviation). On an index that holds the law, a question scores
+asked in three of several styles (full title, short name, 《》 around either, Arabic numerals, 请问/根据
+or a category word in front, inside a longer sentence, 第N条第M款, an abbreviation). On an index that holds the law, a question scores
 *article@1* when the first citation is that article of that law and *whole* when the answer
 contains the article's whole text (every 款 and 项, in order). On an index without it, the only
 right answer is the clear miss: refused, no citation, the law named; *wrong-law* counts answers
@@ -59,6 +59,8 @@ def _styles(title: str, dept: str, no: int, paras: int, abbr: str, rng: random.R
         ("arabic", f"{short}第 {no} 条的内容是什么？"),
         ("prefix", f"{rng.choice(PREFIXES)}{short}{cn}，内容是什么？"),
         ("category", f"{dept}{short}{cn}的内容是什么？"),
+        ("full_book", f"《{title}》{cn}的内容是什么？"),
+        ("in_sentence", f"我们在审议中遇到一个问题，{short}{cn}规定了哪些内容？请给出条文原文。"),
     ]
     if paras >= 2:
         out.append(("paragraph", f"{short}{cn}第{int_to_cn(rng.randint(1, paras))}款是怎么规定的？"))

@@ -183,9 +183,14 @@ class Engine:
         self.refresh()
         t0 = time.perf_counter()
         query_text = contextualize(question, history)
-        q, ranked, rel = self.search(query_text, filters, mode)
-        t1 = time.perf_counter()
+        q = normalize(query_text, self.article.titles)
         lookup = self.lookup_articles(q, filters, follow_up=question if query_text != question else "")
+        if lookup:  # an article asked for by number (or a clear miss) needs no ranking: the article is the answer
+            ranked = [(c, 1.0) for c in lookup.chunks]
+            rel = self.relevance(q, ranked, [])
+        else:
+            q, ranked, rel = self.search(query_text, filters, mode)
+        t1 = time.perf_counter()
         exact = frozenset(c.id for c in lookup.chunks)
         top = ranked[: self.settings.top_k]
         refused = not top or (not exact and self.should_refuse(rel))
