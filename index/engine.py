@@ -8,9 +8,10 @@ from __future__ import annotations
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from index.answer import ExtractiveGenerator, locator_label
+from index.articles import Lookup, render_lookup
 from index.bank import QuestionBank
 from index.embedding import Embedder, make_embedder
 from index.everyday import expand
@@ -185,20 +186,41 @@ class Engine:
         self.refresh()
         t0 = time.perf_counter()
         query_text = contextualize(question, history)
-        q, ranked, rel = self.search(query_text, filters, mode)
+        q = normalize(query_text, self.article.titles)
+        lookup = self.lookup_articles(q, filters, follow_up=question if query_text != question else "")
+        if lookup:  # an article asked for by number (or a clear miss) needs no ranking: the article is the answer
+            ranked = [(c, 1.0) for c in lookup.chunks]
+            rel = self.relevance(q, ranked, {"keyword": [], "dense": [], "bank": []})
+        else:
+            q, ranked, rel = self.search(query_text, filters, mode)
         t1 = time.perf_counter()
-        exact = frozenset(c.id for c, s in ranked if s == 1.0 and q.articles)
+        exact = frozenset(c.id for c in lookup.chunks)
         top = ranked[: self.settings.top_k]
         if not top:
             confidence, rel.probability = NONE, 0.0
         elif exact:
             confidence, rel.probability = HIGH, 1.0
+        elif lookup:  # a clear miss (law not indexed, no such article): never another law's article
+            confidence, rel.probability = NONE, 0.0
         else:
             confidence, rel.probability = self.relevance_model.decide(rel.signals)
-        return Prepared(question, query_text, q, ranked, top, exact, rel, confidence == NONE, t0, t1, confidence)
+        return Prepared(question, query_text, q, ranked, top, exact, rel, confidence == NONE, t0, t1, confidence,
+                        lookup)
+
+    # ---------------------------------------------------------------- exact article lookup (issue #15)
+    def lookup_articles(self, q: Query, filters: Filters | None = None, follow_up: str = "") -> Lookup:
+        """"XX法第N条…": the whole articles asked for, or the misses that say why there are none.
+        ``follow_up``: the current turn when ``q`` joins it to the previous question (its numbers count)."""
+        if not q.articles:
+            return Lookup()
+        tail = normalize(follow_up).text if follow_up else ""
+        with self._lock:
+            return self.article.lookup(q, filters or Filters(), tail)
 
     def extractive_answer(self, p: "Prepared") -> Answer:
-        if p.refused:
+        if p.lookup:  # an article lookup answers with the whole articles (or says what was not found)
+            ans = render_lookup(p.question, p.lookup)
+        elif p.refused:
             ans = Answer(question=p.question, answer=self._refusal_text(p.top), refused=True,
                          suggestions=[{"doc_id": c.doc_id, "title": c.title, "kind": c.kind,
                                        "locator": locator_label(c)} for c, _ in p.top[:3]], confidence=NONE)
@@ -276,6 +298,7 @@ class Prepared:
     t0: float
     t1: float
     confidence: str = HIGH  # high: answer; low: cautious answer under a warning; none: refused
+    lookup: Lookup = field(default_factory=Lookup)  # exact article lookup: found articles / clear misses
 
     def timings(self) -> dict[str, float]:
         return {"retrieve": round((self.t1 - self.t0) * 1000, 1)}

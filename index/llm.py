@@ -362,7 +362,7 @@ def answer_events(engine, question: str, filters=None, history=None, stream: boo
 def _extractive_events(engine, prep, notice: str, quiet: bool = False, verification: dict | None = None,
                        llm_ms: float | None = None) -> Iterator[tuple[str, Any]]:
     ans = engine.extractive_answer(prep)
-    ans.notice = notice
+    ans.notice = notice or ans.notice  # keep a lookup miss's own notice (which law was not found)
     ans.verification = verification
     if llm_ms is not None:
         ans.timings_ms["llm"] = llm_ms

@@ -37,6 +37,13 @@ def alias_tables() -> tuple[dict[str, str], dict[str, str]]:
     return dict(data.get("laws", {})), dict(data.get("terms", {}))
 
 
+def law_abbreviations() -> dict[str, str]:
+    """Every hand-kept short name → title: the people's-congress laws ([laws]) and the usual
+    abbreviations of other laws ([abbreviations]); names a rule can derive are derived (index.lawnames)."""
+    data = _data()
+    return {**dict(data.get("abbreviations", {})), **dict(data.get("laws", {}))}
+
+
 def _find_longest(text: str, keys: list[str]) -> list[tuple[int, int, str]]:
     """Non-overlapping occurrences, longest key first (so 地方组织法 wins over 组织法)."""
     taken = [False] * len(text)

@@ -13,6 +13,7 @@ import numpy as np
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
+from index.articles import ArticleIndex, Lookup
 from index.embedding import Embedder
 from index.keyword import KeywordIndex
 from index.normalize import Query, normalize
@@ -104,34 +105,29 @@ class DenseRetriever(_Base):
 
 
 class ArticleRetriever(_Base):
-    """"监督法第十条" → that article, whatever numerals were used."""
+    """"公司法第十条" → that whole article, whatever numerals or text surround it (index.articles).
+
+    Law names are derived from the titles of the indexed chunks when the retriever is built, so they
+    follow whatever laws the index holds."""
 
     def __init__(self, kw: KeywordIndex, **kw_args):
         super().__init__(**kw_args)
         self.kw = kw
-        self._index: dict[tuple[str, int], list[Chunk]] = {}
-        for c in kw.chunks:
-            if c.kind == "law" and c.extra.get("article_no"):
-                self._index.setdefault((c.title, int(c.extra["article_no"])), []).append(c)
+        self.articles = ArticleIndex(kw.chunks)
 
     @property
     def titles(self) -> set[str]:
-        return {t for t, _ in self._index}
+        return self.articles.titles
 
-    def search(self, q: Query, filters: Filters, n: int) -> list[tuple[Chunk, float]]:
-        if not q.articles:
+    def lookup(self, q: Query, filters: Filters, follow_up: str = "") -> Lookup:
+        """Found articles and clear misses of the question (an empty Lookup: not an article lookup).
+        ``follow_up``: the current turn, normalized, when ``q`` joins it to the previous question."""
+        return self.articles.lookup(q.text, filters.accepts if filters else None, follow_up)
+
+    def search(self, q: Query, filters: Filters, n: int, follow_up: str = "") -> list[tuple[Chunk, float]]:
+        if not q.articles:  # no 第N条 in the question: skip the name scan on the hot path
             return []
-        titles = q.law_titles or (sorted(self.titles) if len(self.titles) == 1 else [])
-        out: list[tuple[Chunk, float]] = []
-        for title in titles:
-            for num, suffix in q.articles:
-                for c in sorted(self._index.get((title, num), []), key=lambda c: c.order):
-                    label = str(c.extra.get("article", ""))
-                    if bool(suffix) != ("之" in label) or (suffix and not label.endswith(suffix)):
-                        continue
-                    if filters.accepts(c):
-                        out.append((c, 1.0))
-        return out[:n]
+        return [(c, 1.0) for c in self.lookup(q, filters, follow_up).chunks if filters.accepts(c)][:n]
 
 
 class FusionRetriever(_Base):

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from index.normalize import alias_tables, law_short_name
+from index.normalize import law_short_name
 from npcqa.text import cn_to_int, to_simplified
 from npcqa.types import Chunk
 
@@ -185,19 +185,31 @@ def _law_filter(qual: str) -> tuple[Callable[[Chunk], bool], str]:
     return (lambda c: any(p(c) for p in preds)), qual
 
 
+def _law_names(corpus: Corpus):
+    """The same law names the article lookup uses (index.lawnames), for the corpus's law titles."""
+    names = corpus._cache.get("law_names")
+    if names is None:
+        from index.lawnames import LawNames, db_titles
+        from index.normalize import law_abbreviations
+
+        names = corpus._cache["law_names"] = LawNames(corpus.law_docs(), other_titles=db_titles(),
+                                                      aliases=law_abbreviations())
+    return names
+
+
 def _match_law(name: str, corpus: Corpus) -> str | None:
-    """Short name / alias / full title / title without 中华人民共和国 → an indexed law title."""
+    """Any name of a law (full title, without 中华人民共和国, 《》, abbreviation, 关于…的决定 core words)
+    → its title; a law of the DB that is not indexed is returned too, so the caller can say so."""
     laws = corpus.law_docs()
     n = _norm(name).strip("《》")
     by_norm = {_norm(t): t for t in laws}
     if n in by_norm:
         return by_norm[n]
-    aliases, _ = alias_tables()
-    for short, title in aliases.items():
-        if _norm(short) == n:
-            return title  # may be missing from the index: the caller says so
+    title = _law_names(corpus).resolve(name)
+    if title is not None:
+        return title
     for t in laws:
-        if _norm(law_short_name(t)) == n or _norm(t.removeprefix("中华人民共和国")) == n:
+        if _norm(law_short_name(t)) == n:
             return t
     return None
 
@@ -247,7 +259,10 @@ def _resolve_one(spec: str, corpus: Corpus, query_top: int) -> tuple[list[Chunk]
     if title is not None:
         doc_id = corpus.law_docs().get(title)
         if doc_id is None:
-            raise QuizError(f"法律《{title}》不在当前索引中：请先把它加入语料（corpus/manifest.toml）并运行 python -m ingest。")
+            close = _law_names(corpus).closest(title)
+            hint = ("名称最接近的已收录法律：" + "、".join(f"《{law_short_name(t)}》" for t in close) + "。") if close else ""
+            raise QuizError(f"法律《{title}》不在当前索引中：请先把它加入语料（corpus/manifest.toml）并运行 python -m ingest。"
+                            + hint)
         pred, label = _law_filter(qual)
         chunks = [c for c in corpus.docs[doc_id] if pred(c)]
         if not chunks:

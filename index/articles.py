@@ -1,0 +1,442 @@
+"""Exact article lookup: "XX法第N条是怎么规定的" → that whole article, or a clear miss.
+
+A question is read in three steps, all on ``lawnames.match_text`` (Simplified, no spaces or 《》):
+
+- the laws it names (``LawNames.find``: longest name wins, whatever text is around it);
+- the article references (``parse_refs``): 第N条 in Chinese or Arabic numerals, 之一, 第N条第M款,
+  第N条第M项, ranges 第十条至第十二条 and lists 第十条、第十三条; numbers are compared as integers,
+  so 第十一条 never matches 第二百一十一条;
+- each reference goes to the law named nearest before it (or, with none before, the first after).
+
+The answer quotes every 款 and 项 of the article in order (an article the chunker split by 款 is
+put back together), under its heading path, from the current version of the law. A law that is not
+indexed, or an article past the law's last one, is a miss that says so; it never falls back to
+another law's article with the same number.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from index.lawnames import LawMention, LawNames, db_titles, match_text
+from index.normalize import law_abbreviations, law_short_name
+from npcqa.text import cn_to_int, int_to_cn
+from npcqa.types import Answer, Chunk, Citation
+
+# More articles than this in one range is a chapter, not a lookup: only the first ones are quoted
+# (a quiz source takes any range; it does not come through here).
+MAX_RANGE_ARTICLES = 20
+# How many similar indexed titles a "law not found" answer names.
+CLOSEST_TITLES = 3
+CURRENT = "现行有效"
+
+_N = r"[零〇一二三四五六七八九十百千两\d]+"
+_ONE = rf"第({_N})条(?:之([一二三四五六七八九十]+))?(?:第({_N})款)?(?:第[（(]?({_N})[）)]?项)?"
+_REF = re.compile(_ONE)
+_SEP = r"(?:至|到|-|—|–|~|～)"
+_COMPACT_RANGE = re.compile(rf"第({_N}){_SEP}({_N})条")  # 第10-12条 / 第十至十二条
+_RANGE_TAIL = re.compile(rf"{_SEP}第?({_N})条(?:之([一二三四五六七八九十]+))?")
+_LIST_TAIL = re.compile(rf"(?:、|，|,|和|及|以及|与|或)第?({_N})条(?:之([一二三四五六七八九十]+))?"
+                        rf"(?:第({_N})款)?(?:第[（(]?({_N})[）)]?项)?")
+# Words in front of an unknown law's name that are not part of it.
+_LEAD_WORDS = ("请问", "我想问", "想问", "问一下", "请", "查一下", "查询", "根据", "依据", "依照", "按照", "关于", "对照",
+               "民法商法", "宪法相关法", "经济法", "行政法", "社会法", "诉讼与非诉讼程序法", "在", "看看", "看")
+# An unknown name is taken for a law only when it ends in 法: 条例/办法/规定 are just as often local
+# regulations or documents of the corpus, which ordinary retrieval should still find.
+_UNKNOWN_LAW = re.compile(r"([\u4e00-\u9fff（）()]{2,40}?(?:法典|法))$")
+_DEICTIC = ("本", "该", "此", "这", "那", "上述", "前述")
+_NOT_LAW_ENDINGS = ("办法", "方法", "做法", "想法", "看法", "说法", "用法", "依法", "合法", "违法", "执法", "守法")
+
+
+@dataclass(frozen=True)
+class ArticleRef:
+    """One article asked for. ``start``/``end``: its span in the question's ``match_text``."""
+
+    number: int
+    suffix: str = ""  # 之一 …
+    paragraph: int | None = None  # 第M款
+    item: int | None = None  # 第M项
+    start: int = 0
+    end: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"第{int_to_cn(self.number)}条{self.suffix}"
+
+    @property
+    def asked(self) -> str:
+        """第十条第二款第（三）项: the reference as the answer repeats it."""
+        out = self.label
+        if self.paragraph:
+            out += f"第{int_to_cn(self.paragraph)}款"
+        if self.item:
+            out += f"第（{int_to_cn(self.item)}）项"
+        return out
+
+
+def _num(s: str | None) -> int | None:
+    return cn_to_int(s) if s else None
+
+
+def parse_refs(text: str) -> list[ArticleRef]:
+    """Article references in ``text`` (``match_text``), ranges expanded, in order of appearance."""
+    refs: list[ArticleRef] = []
+    pos = 0
+    while True:
+        m, c = _REF.search(text, pos), _COMPACT_RANGE.search(text, pos)
+        if m is None and c is None:
+            break
+        if c and (m is None or c.start() <= m.start()):
+            lo, hi = _num(c.group(1)), _num(c.group(2))
+            if lo and hi and hi >= lo:
+                refs.extend(ArticleRef(k, "", None, None, c.start(), c.end())
+                            for k in range(lo, min(hi, lo + MAX_RANGE_ARTICLES - 1) + 1))
+            pos = c.end()
+            continue
+        n = _num(m.group(1))
+        pos = m.end()
+        if not n:
+            continue
+        suffix = f"之{m.group(2)}" if m.group(2) else ""
+        refs.append(ArticleRef(n, suffix, _num(m.group(3)), _num(m.group(4)), m.start(), m.end()))
+        if r := _RANGE_TAIL.match(text, pos):
+            hi = _num(r.group(1))
+            if hi and hi > n:
+                refs.extend(ArticleRef(k, "", None, None, m.start(), r.end())
+                            for k in range(n + 1, min(hi, n + MAX_RANGE_ARTICLES - 1) + 1))
+            pos = r.end()
+        while li := _LIST_TAIL.match(text, pos):
+            k = _num(li.group(1))
+            if k:
+                refs.append(ArticleRef(k, f"之{li.group(2)}" if li.group(2) else "", _num(li.group(3)),
+                                       _num(li.group(4)), li.start(), li.end()))
+            pos = li.end()
+    return refs
+
+
+def _unknown_law_name(before: str) -> str:
+    """The law name written just before an article reference when no known name was found there."""
+    m = _UNKNOWN_LAW.search(before)
+    if not m:
+        return ""
+    name = m.group(1)
+    changed = True
+    while changed:
+        changed = False
+        for w in _LEAD_WORDS:
+            if name.startswith(w) and len(name) > len(w) + 1:
+                name, changed = name[len(w):], True
+    name = name.removeprefix("中华人民共和国")
+    if len(name) < 3 or name.startswith(_DEICTIC) or name.endswith(_NOT_LAW_ENDINGS):
+        return ""
+    return name
+
+
+# ---------------------------------------------------------------------------- the index
+@dataclass
+class Article:
+    """One whole article of one indexed law version (its chunks in order)."""
+
+    doc_id: str
+    title: str
+    number: int
+    suffix: str
+    label: str
+    chunks: list[Chunk]
+
+    @property
+    def paragraphs(self) -> list[str]:
+        """Every 款 (and each 项 line) in order; a split article's repeated header is dropped."""
+        out: list[str] = []
+        for c in self.chunks:
+            text = c.text
+            if c is not self.chunks[0] and text.startswith(self.label):
+                text = text[len(self.label):].lstrip("　 ")
+            out.extend(p.strip() for p in text.split("\n") if p.strip())
+        return out
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.paragraphs)
+
+    @property
+    def heading_path(self) -> str:
+        return self.chunks[0].heading_path
+
+
+@dataclass
+class LawVersion:
+    """One indexed document of a law: its articles by (number, suffix)."""
+
+    doc_id: str
+    title: str
+    status: str
+    date: str
+    articles: dict[tuple[int, str], Article] = field(default_factory=dict)
+
+    @property
+    def last(self) -> Article | None:
+        return max(self.articles.values(), key=lambda a: (a.number, a.suffix), default=None)
+
+
+@dataclass
+class Found:
+    ref: ArticleRef
+    article: Article
+    law: LawVersion
+    other_versions: list[tuple[str, str]]  # (date, status) of the law's other versions (index and DB)
+
+
+@dataclass
+class Miss:
+    """A reference that cannot be answered, with the message that says why (user-facing)."""
+
+    reason: str  # law_not_indexed / law_unknown / not_numbered / no_article / no_paragraph
+    message: str
+    ref: ArticleRef
+    title: str = ""  # the law as resolved (empty for an unknown name)
+    suggestions: list[str] = field(default_factory=list)  # indexed titles to look at instead
+
+
+@dataclass
+class Lookup:
+    """What the article lookup made of a question: found articles and misses (both empty: not a lookup)."""
+
+    found: list[Found] = field(default_factory=list)
+    misses: list[Miss] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.found or self.misses)
+
+    @property
+    def chunks(self) -> list[Chunk]:
+        return [c for f in self.found for c in f.article.chunks]
+
+
+def _version_rank(v: LawVersion) -> tuple:
+    return (v.status == CURRENT, v.date)
+
+
+class ArticleIndex:
+    """Every law article in the index, by law title, plus the names that reach those titles.
+
+    Built from the keyword index's chunks at load time (no model, no store query): for 352 laws /
+    23,000 chunks it takes a fraction of a second."""
+
+    def __init__(self, chunks: list[Chunk], db: dict[str, tuple[tuple[str, str], ...]] | None = None):
+        self.versions: dict[str, list[LawVersion]] = {}
+        by_doc: dict[str, LawVersion] = {}
+        for c in sorted((c for c in chunks if c.kind == "law" and c.extra.get("article_no")),
+                        key=lambda c: (c.doc_id, c.order)):
+            v = by_doc.get(c.doc_id)
+            if v is None:
+                v = by_doc[c.doc_id] = LawVersion(c.doc_id, c.title, c.status, c.date)
+                self.versions.setdefault(c.title, []).append(v)
+            label = str(c.extra.get("article") or "")
+            suffix = label[label.index("之"):] if "之" in label else ""
+            key = (int(c.extra["article_no"]), suffix)
+            if key not in v.articles:
+                v.articles[key] = Article(c.doc_id, c.title, key[0], suffix, label or f"第{int_to_cn(key[0])}条", [])
+            v.articles[key].chunks.append(c)
+        for vs in self.versions.values():
+            vs.sort(key=_version_rank, reverse=True)
+        # laws indexed as one text without numbered articles (the DB gives 刑法修正案 and the
+        # interpretations as 全文): they are in the index, they just cannot be looked up by number
+        self.unnumbered = {c.title for c in chunks if c.kind == "law"} - set(self.versions)
+        self.other_titles = {match_text(c.title) for c in chunks if c.kind != "law"}
+        self.db = db_titles() if db is None else db
+        self.names = LawNames(set(self.versions) | self.unnumbered, other_titles=self.db, aliases=law_abbreviations())
+
+    @property
+    def titles(self) -> set[str]:
+        return set(self.versions)
+
+    def _in_other_titles(self, name: str) -> bool:
+        """An unknown law name that is part of an indexed document's title (a local regulation, an
+        opinion) is not a miss: retrieval answers it."""
+        return any(name in t for t in self.other_titles)
+
+    # ------------------------------------------------------------------ reading a question
+    def refs_by_law(self, question: str, follow_up: str = "") -> list[tuple[LawMention | None, str, list[ArticleRef]]]:
+        """(law named, name as written, its refs) for each law the question's references go to.
+
+        ``follow_up``: the current turn when ``question`` is the previous question joined with it
+        ("监督法第十条规定了什么 那第十二条呢"); its own article numbers replace the previous turn's, the law
+        named before still counts."""
+        text = match_text(question)
+        mentions = self.names.find(text)
+        refs = [r for r in parse_refs(text)
+                if not any(m.start <= r.start < m.end for m in mentions)]  # 第七十九条 inside a title
+        tail = match_text(follow_up)
+        if tail and text.endswith(tail) and parse_refs(tail):
+            refs = [r for r in refs if r.start >= len(text) - len(tail)]
+        if not refs:
+            return []
+        groups: dict[int, list[ArticleRef]] = {}
+        unknown: dict[str, list[ArticleRef]] = {}
+        for r in refs:
+            before = [i for i, m in enumerate(mentions) if m.end <= r.start]
+            after = [i for i, m in enumerate(mentions) if m.start >= r.end]
+            if before:
+                groups.setdefault(before[-1], []).append(r)
+            elif after:
+                groups.setdefault(after[0], []).append(r)
+            elif not mentions and len(self.versions) == 1:  # one law indexed: "第十条" means that law's
+                groups.setdefault(-1, []).append(r)
+            elif not mentions and (name := _unknown_law_name(text[: r.start])) and not self._in_other_titles(name):
+                unknown.setdefault(name, []).append(r)
+        out: list[tuple[LawMention | None, str, list[ArticleRef]]] = []
+        for i, rs in groups.items():
+            if i == -1:
+                title = next(iter(self.versions))
+                out.append((LawMention(0, 0, title, title, True), title, rs))
+            else:
+                out.append((mentions[i], mentions[i].name, rs))
+        out += [(None, name, rs) for name, rs in unknown.items()]
+        return out
+
+    def lookup(self, question: str, accepts=None, follow_up: str = "") -> Lookup:
+        """The articles a question asks for by number (``accepts(chunk)``: the question's filters)."""
+        result = Lookup()
+        for mention, name, refs in self.refs_by_law(question, follow_up):
+            if mention is None or not mention.indexed:
+                title = mention.title if mention else ""
+                shown = f"《{law_short_name(title)}》" if title else f"《{name}》"
+                close = self.names.closest(title or name, CLOSEST_TITLES)
+                where = "当前索引未收录" if title else "当前索引和国家法律库中都没有找到"
+                msg = f"{where}{shown}，因此无法给出其{'、'.join(r.asked for r in _distinct(refs)[:3])}的内容。"
+                if close:
+                    msg += "名称最接近的已收录法律：" + "、".join(f"《{law_short_name(t)}》" for t in close) + "。"
+                else:
+                    msg += f"当前索引收录的 {len(self.versions)} 部法律中没有名称相近的。"
+                versions = self.db.get(title, ())
+                if any(st == CURRENT for _, st in versions):
+                    msg += "国家法律库中有这部法律，可请管理员将其加入语料（或用 python -m ingest --all-laws 收录全部现行法律）。"
+                elif versions:
+                    msg += ("国家法律库中只有该法的" + "、".join(f"{st}版本（{d or '日期不详'}）" for d, st in versions)
+                            + "，没有现行有效版本。")
+                result.misses.append(Miss("law_not_indexed" if title else "law_unknown", msg, refs[0], title, close))
+                continue
+            if mention.title in self.unnumbered:
+                result.misses.append(Miss(
+                    "not_numbered", f"《{law_short_name(mention.title)}》在索引中是一段全文，没有按条编号，无法按条号查找；"
+                    f"可以直接问它的内容。", refs[0], mention.title, [mention.title]))
+                continue
+            versions = [v for v in self.versions[mention.title]
+                        if accepts is None or any(accepts(a.chunks[0]) for a in list(v.articles.values())[:1])]
+            if not versions:
+                continue  # filtered out (e.g. only reports asked for): not a lookup
+            law = versions[0]
+            others = self._other_versions(law)
+            seen: set[tuple[int, str]] = set()
+            for r in refs:
+                key = (r.number, r.suffix)
+                art = law.articles.get(key)
+                if art is None:
+                    last = law.last
+                    count = len(law.articles)
+                    short = law_short_name(law.title)
+                    if last and r.number > last.number:
+                        msg = f"《{short}》共{int_to_cn(count)}条（最后一条是{last.label}），没有{r.label}。"
+                    else:
+                        msg = f"《{short}》中没有{r.label}（该法共{int_to_cn(count)}条）。"
+                    result.misses.append(Miss("no_article", msg, r, law.title, [law.title]))
+                    continue
+                if key in seen:
+                    continue
+                seen.add(key)
+                if r.paragraph and r.paragraph > _paragraph_count(art):
+                    result.misses.append(Miss(
+                        "no_paragraph", f"《{law_short_name(law.title)}》{art.label}只有{int_to_cn(_paragraph_count(art))}款，"
+                        f"没有第{int_to_cn(r.paragraph)}款；以上是该条全文。", r, law.title, [law.title]))
+                result.found.append(Found(r, art, law, others))
+        return result
+
+    def _other_versions(self, law: LawVersion) -> list[tuple[str, str]]:
+        seen = {(law.date, law.status)}
+        out = []
+        for v in self.versions.get(law.title, []):
+            if (v.date, v.status) not in seen:
+                seen.add((v.date, v.status))
+                out.append((v.date, v.status))
+        for date, status in self.db.get(law.title, ()):
+            if (date, status) not in seen:
+                seen.add((date, status))
+                out.append((date, status))
+        return out
+
+
+def _distinct(refs: list[ArticleRef]) -> list[ArticleRef]:
+    out, seen = [], set()
+    for r in refs:
+        if (r.number, r.suffix) not in seen:
+            seen.add((r.number, r.suffix))
+            out.append(r)
+    return out
+
+
+_ITEM_LINE = re.compile(r"^[（(][一二三四五六七八九十]+[）)]")
+
+
+def _paragraph_count(art: Article) -> int:
+    """款 are the article's lines that are not 项 lines (（一）…)."""
+    return sum(1 for p in art.paragraphs if not _ITEM_LINE.match(p)) or 1
+
+
+# ---------------------------------------------------------------------------- the answer
+def article_citation(n: int, art: Article) -> Citation:
+    """A citation of the whole article (a split article's chunks are one citation)."""
+    c = art.chunks[0]
+    chapter = c.extra.get("chapter") or ""
+    locator = f"《{law_short_name(c.title)}》{art.label}" + (f"（{chapter}）" if chapter else "")
+    text = art.text
+    return Citation(n=n, doc_id=c.doc_id, title=c.title, kind=c.kind, locator=locator, quote=text, text=text,
+                    source=c.source, date=c.date, status=c.status, score=1.0, chunk_id=c.id,
+                    heading_path=c.heading_path, region=c.region)
+
+
+def _version_note(f: Found) -> str:
+    if not f.other_versions:
+        return ""
+    others = "、".join(f"{d or '日期不详'}（{s}）" for d, s in f.other_versions)
+    which = "现行有效版本" if f.law.status == CURRENT else f"{f.law.status}版本"
+    return (f"说明：以上引自《{law_short_name(f.law.title)}》{which}（{f.law.date or '日期不详'}）；"
+            f"法规库中还有该法的其他版本：{others}。")
+
+
+def render_lookup(question: str, lookup: Lookup) -> Answer:
+    """The answer to an article lookup: each article whole under its heading path, then the misses.
+
+    Only misses (nothing found) make a refused answer whose text, ``notice`` and ``suggestions`` say
+    which law or article was not found and what to look at instead; it cites nothing."""
+    lines: list[str] = []
+    citations: list[Citation] = []
+    notes: list[str] = []
+    seen: dict[tuple[str, int, str], int] = {}
+    for f in lookup.found:
+        key = (f.article.doc_id, f.article.number, f.article.suffix)
+        if key in seen:
+            continue
+        n = seen[key] = len(citations) + 1
+        citations.append(article_citation(n, f.article))
+        head = f.article.heading_path.replace(" > ", " › ")
+        if f.ref.paragraph or f.ref.item:
+            head += f"（所问：{f.ref.asked}；以下为该条全文）"
+        lines.append(f"【{head}】")
+        paras = f.article.paragraphs
+        lines.extend(paras[:-1])
+        lines.append(f"{paras[-1]}[{n}]")
+        note = _version_note(f)
+        if note and note not in notes:
+            notes.append(note)
+    misses = [m.message for m in lookup.misses]
+    if not citations:
+        text = "\n".join(dict.fromkeys(misses))
+        suggestions = []
+        for m in lookup.misses:
+            for t in m.suggestions:
+                if t not in [s["title"] for s in suggestions]:
+                    suggestions.append({"doc_id": "", "title": t, "kind": "law", "locator": ""})
+        return Answer(question=question, answer=text, refused=True, suggestions=suggestions, notice=text)
+    text = "\n".join(lines + list(dict.fromkeys(misses)) + notes)
+    return Answer(question=question, answer=text, refused=False, citations=citations)
