@@ -308,7 +308,7 @@ class _Visible:
 def answer_events(engine, question: str, filters=None, history=None, stream: bool = True) -> Iterator[tuple[str, Any]]:
     """``("delta", text)``… then ``("final", Answer)`` — the LLM path of ``Engine.ask_stream``/``answer``."""
     prep = engine.prepare(question, filters=filters, history=history)
-    if prep.refused:  # the engine's refusal decision stands: no LLM call
+    if prep.refused or prep.lookup:  # a refusal stands, and a looked-up article is quoted whole: no LLM call
         yield from _extractive_events(engine, prep, "")
         return
     client, notice = llm_for(engine)
