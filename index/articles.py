@@ -243,7 +243,7 @@ class ArticleIndex:
         # laws indexed as one text without numbered articles (the DB gives 刑法修正案 and the
         # interpretations as 全文): they are in the index, they just cannot be looked up by number
         self.unnumbered = {c.title for c in chunks if c.kind == "law"} - set(self.versions)
-        self.other_titles = {match_text(c.title) for c in chunks if c.kind != "law"}
+        self.document_titles = {match_text(c.title) for c in chunks if c.kind != "law"}
         self.db = db_titles() if db is None else db
         self.names = LawNames(set(self.versions) | self.unnumbered, other_titles=self.db, aliases=law_abbreviations())
 
@@ -254,7 +254,7 @@ class ArticleIndex:
     def _in_other_titles(self, name: str) -> bool:
         """An unknown law name that is part of an indexed document's title (a local regulation, an
         opinion) is not a miss: retrieval answers it."""
-        return any(name in t for t in self.other_titles)
+        return any(name in t for t in self.document_titles)
 
     # ------------------------------------------------------------------ reading a question
     def refs_by_law(self, question: str, follow_up: str = "") -> list[tuple[LawMention | None, str, list[ArticleRef]]]:
@@ -277,14 +277,17 @@ class ArticleIndex:
         for r in refs:
             before = [i for i, m in enumerate(mentions) if m.end <= r.start]
             after = [i for i, m in enumerate(mentions) if m.start >= r.end]
-            if before:
+            gap = r.start - (mentions[before[-1]].end if before else 0)  # characters since the last law named
+            name = _unknown_law_name(text[: r.start])
+            if name and len(name) <= gap and not self._in_other_titles(name):
+                # "宪法相关法某某法第三条": an unknown law right before the number, not the 宪法 before it
+                unknown.setdefault(name, []).append(r)
+            elif before:
                 groups.setdefault(before[-1], []).append(r)
             elif after:
                 groups.setdefault(after[0], []).append(r)
             elif not mentions and len(self.versions) == 1:  # one law indexed: "第十条" means that law's
                 groups.setdefault(-1, []).append(r)
-            elif not mentions and (name := _unknown_law_name(text[: r.start])) and not self._in_other_titles(name):
-                unknown.setdefault(name, []).append(r)
         out: list[tuple[LawMention | None, str, list[ArticleRef]]] = []
         for i, rs in groups.items():
             if i == -1:

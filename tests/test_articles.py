@@ -201,6 +201,8 @@ def test_law_not_indexed_names_the_law_and_closest_titles(law_chunks):
     assert "《证券法》" in ans.answer  # the closest indexed title, never the article 第五条 of another law
     ans = render_lookup("q", index.lookup("某某促进法第三条"))
     assert ans.refused and "《某某促进法》" in ans.answer
+    lk = index.lookup("宪法相关法某某促进法第三条")  # never 宪法第三条 because 宪法 appears earlier
+    assert not lk.found and "《某某促进法》" in lk.misses[0].message
     for q in ("本法第三条", "这个法第三条", "代表建议办理办法第三条", "某某条例第三条"):  # left to retrieval
         assert not index.lookup(q), q
 
