@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from index.lawnames import LawMention, LawNames, db_titles, match_text
 from index.normalize import law_abbreviations, law_short_name
-from npcqa.text import cn_to_int, int_to_cn
+from npcqa.text import cn_to_int, int_to_cn, split_sentences
 from npcqa.types import Answer, Chunk, Citation
 
 # More articles than this in one range is a chapter, not a lookup: only the first ones are quoted
@@ -425,10 +425,10 @@ def render_lookup(question: str, lookup: Lookup) -> Answer:
         head = f.article.heading_path.replace(" > ", " › ")
         if f.ref.paragraph or f.ref.item:
             head += f"（所问：{f.ref.asked}；以下为该条全文）"
-        lines.append(f"【{head}】")
-        paras = f.article.paragraphs
-        lines.extend(paras[:-1])
-        lines.append(f"{paras[-1]}[{n}]")
+        # every sentence carries its source marker, as in every extractive answer (and so the LLM answer
+        # verifier, index.verify, accepts the text as quoted); the heading too: it is the passage's path
+        lines.append(f"【{head}】[{n}]")
+        lines.extend("".join(f"{sent}[{n}]" for sent in split_sentences(p)) for p in f.article.paragraphs)
         note = _version_note(f)
         if note and note not in notes:
             notes.append(note)
