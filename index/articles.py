@@ -204,6 +204,7 @@ class Lookup:
 
     found: list[Found] = field(default_factory=list)
     misses: list[Miss] = field(default_factory=list)
+    doc_ids: dict[str, str] = field(default_factory=dict)  # suggested title → its indexed doc_id
 
     def __bool__(self) -> bool:
         return bool(self.found or self.misses)
@@ -353,6 +354,10 @@ class ArticleIndex:
                         "no_paragraph", f"《{law_short_name(law.title)}》{art.label}只有{int_to_cn(_paragraph_count(art))}款，"
                         f"没有第{int_to_cn(r.paragraph)}款；以上是该条全文。", r, law.title, [law.title]))
                 result.found.append(Found(r, art, law, others))
+        for m in result.misses:
+            for t in m.suggestions:
+                if self.versions.get(t):
+                    result.doc_ids[t] = self.versions[t][0].doc_id
         return result
 
     def _other_versions(self, law: LawVersion) -> list[tuple[str, str]]:
@@ -439,7 +444,7 @@ def render_lookup(question: str, lookup: Lookup) -> Answer:
         for m in lookup.misses:
             for t in m.suggestions:
                 if t not in [s["title"] for s in suggestions]:
-                    suggestions.append({"doc_id": "", "title": t, "kind": "law", "locator": ""})
+                    suggestions.append({"doc_id": lookup.doc_ids.get(t, ""), "title": t, "kind": "law", "locator": ""})
         return Answer(question=question, answer=text, refused=True, suggestions=suggestions, notice=text)
     text = "\n".join(lines + list(dict.fromkeys(misses)) + notes)
     return Answer(question=question, answer=text, refused=False, citations=citations)

@@ -205,6 +205,7 @@ def test_law_not_indexed_names_the_law_and_closest_titles(law_chunks):
     assert ans.refused and not ans.citations
     assert "当前索引未收录《证券投资基金法》" in ans.answer and "第五条" in ans.answer
     assert "《证券法》" in ans.answer  # the closest indexed title, never the article 第五条 of another law
+    assert ans.suggestions[0]["title"] == PRC + "证券法" and ans.suggestions[0]["doc_id"].startswith("law:")
     ans = render_lookup("q", index.lookup("某某促进法第三条"))
     assert ans.refused and "《某某促进法》" in ans.answer
     lk = index.lookup("宪法相关法某某促进法第三条")  # never 宪法第三条 because 宪法 appears earlier
