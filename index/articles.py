@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from index.lawnames import LawMention, LawNames, db_titles, match_text
 from index.normalize import law_abbreviations, law_short_name
-from npcqa.text import cn_to_int, int_to_cn
+from npcqa.text import cn_to_int, int_to_cn, split_sentences
 from npcqa.types import Answer, Chunk, Citation
 
 # More articles than this in one range is a chapter, not a lookup: only the first ones are quoted
@@ -204,6 +204,7 @@ class Lookup:
 
     found: list[Found] = field(default_factory=list)
     misses: list[Miss] = field(default_factory=list)
+    doc_ids: dict[str, str] = field(default_factory=dict)  # suggested title → its indexed doc_id
 
     def __bool__(self) -> bool:
         return bool(self.found or self.misses)
@@ -243,7 +244,7 @@ class ArticleIndex:
         # laws indexed as one text without numbered articles (the DB gives 刑法修正案 and the
         # interpretations as 全文): they are in the index, they just cannot be looked up by number
         self.unnumbered = {c.title for c in chunks if c.kind == "law"} - set(self.versions)
-        self.other_titles = {match_text(c.title) for c in chunks if c.kind != "law"}
+        self.document_titles = {match_text(c.title) for c in chunks if c.kind != "law"}
         self.db = db_titles() if db is None else db
         self.names = LawNames(set(self.versions) | self.unnumbered, other_titles=self.db, aliases=law_abbreviations())
 
@@ -254,7 +255,7 @@ class ArticleIndex:
     def _in_other_titles(self, name: str) -> bool:
         """An unknown law name that is part of an indexed document's title (a local regulation, an
         opinion) is not a miss: retrieval answers it."""
-        return any(name in t for t in self.other_titles)
+        return any(name in t for t in self.document_titles)
 
     # ------------------------------------------------------------------ reading a question
     def refs_by_law(self, question: str, follow_up: str = "") -> list[tuple[LawMention | None, str, list[ArticleRef]]]:
@@ -277,14 +278,17 @@ class ArticleIndex:
         for r in refs:
             before = [i for i, m in enumerate(mentions) if m.end <= r.start]
             after = [i for i, m in enumerate(mentions) if m.start >= r.end]
-            if before:
+            gap = r.start - (mentions[before[-1]].end if before else 0)  # characters since the last law named
+            name = _unknown_law_name(text[: r.start])
+            if name and len(name) <= gap and not self._in_other_titles(name):
+                # "宪法相关法某某法第三条": an unknown law right before the number, not the 宪法 before it
+                unknown.setdefault(name, []).append(r)
+            elif before:
                 groups.setdefault(before[-1], []).append(r)
             elif after:
                 groups.setdefault(after[0], []).append(r)
             elif not mentions and len(self.versions) == 1:  # one law indexed: "第十条" means that law's
                 groups.setdefault(-1, []).append(r)
-            elif not mentions and (name := _unknown_law_name(text[: r.start])) and not self._in_other_titles(name):
-                unknown.setdefault(name, []).append(r)
         out: list[tuple[LawMention | None, str, list[ArticleRef]]] = []
         for i, rs in groups.items():
             if i == -1:
@@ -350,6 +354,10 @@ class ArticleIndex:
                         "no_paragraph", f"《{law_short_name(law.title)}》{art.label}只有{int_to_cn(_paragraph_count(art))}款，"
                         f"没有第{int_to_cn(r.paragraph)}款；以上是该条全文。", r, law.title, [law.title]))
                 result.found.append(Found(r, art, law, others))
+        for m in result.misses:
+            for t in m.suggestions:
+                if self.versions.get(t):
+                    result.doc_ids[t] = self.versions[t][0].doc_id
         return result
 
     def _other_versions(self, law: LawVersion) -> list[tuple[str, str]]:
@@ -422,10 +430,10 @@ def render_lookup(question: str, lookup: Lookup) -> Answer:
         head = f.article.heading_path.replace(" > ", " › ")
         if f.ref.paragraph or f.ref.item:
             head += f"（所问：{f.ref.asked}；以下为该条全文）"
-        lines.append(f"【{head}】")
-        paras = f.article.paragraphs
-        lines.extend(paras[:-1])
-        lines.append(f"{paras[-1]}[{n}]")
+        # every sentence carries its source marker, as in every extractive answer (and so the LLM answer
+        # verifier, index.verify, accepts the text as quoted); the heading too: it is the passage's path
+        lines.append(f"【{head}】[{n}]")
+        lines.extend("".join(f"{sent}[{n}]" for sent in split_sentences(p)) for p in f.article.paragraphs)
         note = _version_note(f)
         if note and note not in notes:
             notes.append(note)
@@ -436,7 +444,7 @@ def render_lookup(question: str, lookup: Lookup) -> Answer:
         for m in lookup.misses:
             for t in m.suggestions:
                 if t not in [s["title"] for s in suggestions]:
-                    suggestions.append({"doc_id": "", "title": t, "kind": "law", "locator": ""})
+                    suggestions.append({"doc_id": lookup.doc_ids.get(t, ""), "title": t, "kind": "law", "locator": ""})
         return Answer(question=question, answer=text, refused=True, suggestions=suggestions, notice=text)
     text = "\n".join(lines + list(dict.fromkeys(misses)) + notes)
     return Answer(question=question, answer=text, refused=False, citations=citations)
