@@ -75,7 +75,7 @@ class Engine:
         self.relevance_model, self.relevance_notice = load_model(embedder.fingerprint)
         if settings.refusal_threshold is not None and not self.relevance_model.conservative:
             self.relevance_model.low = settings.refusal_threshold
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # serialises refreshes only; questions read a snapshot
         self._rev: str | None = store.revision()
         self._install(kw)
 
@@ -87,18 +87,29 @@ class Engine:
         return cls(settings, embedder, store, kw)
 
     def _install(self, kw: KeywordIndex) -> None:
+        """Build the retrievers over ``kw`` and swap them in with one assignment: a question in flight
+        keeps the snapshot it started with, the next one gets the new one (no lock on the read path)."""
         n = self.settings.candidates
-        self.kw = kw
-        self.keyword = KeywordRetriever(kw, n=n)
-        self.dense = DenseRetriever(self.store, self.embedder, n=n)
-        self.article = ArticleRetriever(kw, n=n)
-        self.bank = QuestionBank.build(kw.chunks, self.embedder, self.settings.home / "bank",
-                                       self.settings.home / "question_bank")
-        self.vocabulary = frozenset(kw.bm25.vocab_dict) if kw.bm25 is not None else frozenset()
-        self.fusion = FusionRetriever(self.keyword, self.dense, self.article, rrf_k=self.settings.rrf_k,
-                                     dense_weight=self.settings.dense_weight, bank=self.bank,
-                                     bank_weight=BANK_WEIGHT, bank_keyword_weight=BANK_KEYWORD_WEIGHT, n=n)
+        keyword = KeywordRetriever(kw, n=n)
+        dense = DenseRetriever(self.store, self.embedder, n=n)
+        article = ArticleRetriever(kw, n=n)
+        bank = QuestionBank.build(kw.chunks, self.embedder, self.settings.home / "bank",
+                                  self.settings.home / "question_bank")
+        fusion = FusionRetriever(keyword, dense, article, rrf_k=self.settings.rrf_k,
+                                 dense_weight=self.settings.dense_weight, bank=bank,
+                                 bank_weight=BANK_WEIGHT, bank_keyword_weight=BANK_KEYWORD_WEIGHT, n=n)
+        vocabulary = frozenset(kw.bm25.vocab_dict) if kw.bm25 is not None else frozenset()
+        self._state = Retrieval(kw, keyword, dense, article, bank, fusion, vocabulary)
         self._kw_stamp = self._stamp()
+
+    # the current snapshot's parts (read-only views for the UI, the quiz and the evals)
+    kw = property(lambda self: self._state.kw)
+    keyword = property(lambda self: self._state.keyword)
+    dense = property(lambda self: self._state.dense)
+    article = property(lambda self: self._state.article)
+    bank = property(lambda self: self._state.bank)
+    fusion = property(lambda self: self._state.fusion)
+    vocabulary = property(lambda self: self._state.vocabulary)
 
     def _stamp(self):
         meta = self.settings.keyword_dir / "meta.json"
@@ -169,17 +180,17 @@ class Engine:
         return q, ranked, self.relevance(q, ranked, lists)
 
     def _search(self, question: str, filters: Filters | None, mode: str, n: int | None, need_dense: bool = False):
-        q = normalize(question, self.article.titles)
+        st = self._state  # one snapshot for the whole question (see _install)
+        q = normalize(question, st.article.titles)
         extra = expand(q.text)
         if extra:  # everyday words → the statute's terms, for BM25 only
             q.keyword_text = " ".join([q.keyword_text, *extra])
         filters = filters or Filters()
-        with self._lock:
-            ranked, lists = self.fusion.search_with_lists(q, filters, n or self.settings.candidates, mode=mode)
-            if need_dense and mode == "bm25":  # BM25-only ranking, same decision signals as the other modes
-                vector = self.fusion.dense.embedder.embed_query(q.dense_text)
-                lists["dense"] = self.fusion.dense.search(q, filters, 5, vector=vector)
-                lists["bank"] = self.bank.dense_hits(vector, filters.accepts, 5)
+        ranked, lists = st.fusion.search_with_lists(q, filters, n or self.settings.candidates, mode=mode)
+        if need_dense and mode == "bm25":  # BM25-only ranking, same decision signals as the other modes
+            vector = st.dense.embedder.embed_query(q.dense_text)
+            lists["dense"] = st.dense.search(q, filters, 5, vector=vector)
+            lists["bank"] = st.bank.dense_hits(vector, filters.accepts, 5)
         return q, ranked, lists
 
     def prepare(self, question: str, filters: Filters | None = None, history: list[str] | None = None,
@@ -217,8 +228,7 @@ class Engine:
         if not q.articles:
             return Lookup()
         tail = normalize(follow_up).text if follow_up else ""
-        with self._lock:
-            return self.article.lookup(q, filters or Filters(), tail)
+        return self._state.article.lookup(q, filters or Filters(), tail)
 
     def extractive_answer(self, p: "Prepared") -> Answer:
         if p.lookup:  # an article lookup answers with the whole articles (or says what was not found)
@@ -284,6 +294,19 @@ class Engine:
             for c, _ in top[:3]:
                 lines.append(f"- {c.title} {locator_label(c) if c.kind == 'law' else c.locator}")
         return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """Everything a question reads, built together over one keyword index and swapped in at once."""
+
+    kw: KeywordIndex
+    keyword: KeywordRetriever
+    dense: DenseRetriever
+    article: ArticleRetriever
+    bank: QuestionBank
+    fusion: FusionRetriever
+    vocabulary: frozenset
 
 
 @dataclass
