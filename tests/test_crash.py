@@ -139,9 +139,9 @@ def killed(home: Path, corpus: Path, n: int, *args: str) -> None:
     assert proc.returncode == -signal.SIGKILL, (proc.returncode, proc.stderr[-2000:])
 
 
-def snapshot(home: Path) -> dict[str, tuple]:
+def snapshot(home: Path | Settings) -> dict[str, tuple]:
     """Every chunk in the store: id → (text, metadata without the time it was first added, vector)."""
-    store = ChunkStore(Settings(home=home), None, 0)
+    store = ChunkStore(home if isinstance(home, Settings) else Settings(home=home), None, 0)
     res = store._get(include=["documents", "metadatas", "embeddings"])
     return {cid: (text, {k: v for k, v in meta.items() if k != "x_added"}, np.asarray(vec))
             for cid, text, meta, vec in zip(res["ids"], res["documents"], res["metadatas"], res["embeddings"])}
@@ -375,3 +375,76 @@ def test_cli_killed_rebuild_is_completed_by_the_next_sync(refs, tmp_path):
     out = json.loads(proc.stdout)
     assert out["chunks_total"] == len(refs["v1"]) and out["chunks_embedded"] < len(refs["v1"])
     assert_converged(home, corpus, refs["v1"])
+
+
+def test_console_sync_page_shows_the_check_and_sync_repairs(refs, tmp_path):
+    """The 管理 console's 同步 page: 校验索引 names the half-written document, 开始同步 repairs it and says so."""
+    from index.engine import Engine
+    from npcqa.auth import LoginThrottle, hash_password
+    from web.admin import AdminConsole, SessionStore, sync_summary_html, verify_summary_html
+
+    point = pick(refs["fresh_points"], "between-groups-of-one-document")
+    corpus = make_corpus(tmp_path, FILES)
+    home = tmp_path / "home"
+    killed(home, corpus, point.n)
+    settings = settings_for(home, corpus).model_copy(update={"admin_password_hash": hash_password("pass-2024-x")})
+    console = AdminConsole(Engine.from_settings(settings), settings, feedback_path=tmp_path / "feedback.jsonl",
+                           throttle=LoginThrottle(), sessions=SessionStore())
+    token, msg = console.login("admin", "pass-2024-x", "10.0.0.1")
+    assert token, msg
+
+    res = console.verify(token, "10.0.0.1")
+    assert not res.ok and [d.doc_id for d in res.drift] == [point.docs[0]]
+    html = verify_summary_html(res)
+    assert "校验发现偏差" in html and point.docs[0] in html and "开始同步" in html
+    assert res.keyword.ok  # the engine re-derived it from the store when it opened the index
+
+    report = console.sync(token, "10.0.0.1")
+    assert report.docs_repaired == 1 and "已按原文补齐" in sync_summary_html(report)
+    after = console.verify(token, "10.0.0.1")
+    assert after.ok and "校验通过" in verify_summary_html(after)
+    assert_same_chunks(snapshot(home), refs["v1"])
+
+
+# ------------------------------------------------------------------ Chroma server mode
+class ServerDiesAfter:
+    """Around the real embedder: SIGKILLs the real ``chroma run`` server (the one this test started) after
+    ``n`` embedding batches, so the server is gone between two write groups of one document."""
+
+    def __init__(self, inner, server, n: int):
+        self.inner, self.server, self.n = inner, server, n
+        self.fingerprint, self.dim = inner.fingerprint, inner.dim
+
+    def embed_passages(self, texts):
+        if self.n == 0 and self.server.proc.poll() is None:
+            self.server.proc.kill()
+            self.server.proc.wait(timeout=15)
+        self.n -= 1
+        return self.inner.embed_passages(texts)
+
+    def embed_query(self, text):
+        return self.inner.embed_query(text)
+
+
+def test_server_going_away_mid_sync_converges_when_it_is_back(refs, embedder, tmp_path):
+    from index.store import IndexUnavailable
+    from tests.test_server_mode import CHROMA, ChromaServer, free_port
+
+    if not (CHROMA.exists() or shutil.which("chroma")):
+        pytest.skip("the chroma CLI is not installed")
+    server = ChromaServer(tmp_path / "chroma-data", free_port(), tmp_path / "chroma.log")
+    server.start()
+    try:
+        settings = settings_for(tmp_path / "home", make_corpus(tmp_path, FILES)).model_copy(
+            update={"chroma_host": "127.0.0.1", "chroma_port": server.port})
+        with pytest.raises(IndexUnavailable, match="chroma run"):
+            run_sync(settings, embedder=ServerDiesAfter(embedder, server, 1), quiet=True)
+        server.start()  # back on the same path and port
+        half = [d.doc_id for d in verify_index(settings).drift]
+        assert half == [OPINION_ID]  # written up to the first group of its chunks only
+        report, _ = run_sync(settings, embedder=embedder, quiet=True)
+        assert report.docs_repaired == 1 and not report.errors
+        assert_same_chunks(snapshot(settings), refs["v1"])
+        assert verify_index(settings).ok
+    finally:
+        server.stop()
