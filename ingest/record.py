@@ -93,6 +93,7 @@ class SyncRecord:
     entries: dict[str, RecordEntry] = field(default_factory=dict)
     existed: bool = False  # a record for this very collection was found
     lines: int = 0  # journal lines after the header (compaction needed when > len(entries))
+    torn: bool = False  # the journal does not end with a newline (a kill mid-append)
 
     # ---------------------------------------------------------------- open / load
     @classmethod
@@ -101,18 +102,17 @@ class SyncRecord:
         belongs to another collection (readers such as ``verify`` pass False and change nothing)."""
         rec = cls(settings.home / RECORD_NAME, store.collection_id, store.location)
         rec._load()
-        if write and not rec.existed:
-            rec._rewrite()
+        if write and (not rec.existed or rec.torn):
+            rec._rewrite()  # a torn last line would glue itself to the next appended one
         return rec
 
     def _load(self) -> None:
         try:
             with open(self.path, encoding="utf-8") as fh:
                 raw = fh.read().split("\n")
-        except FileNotFoundError:
+        except OSError:  # missing (fresh home, legacy index) or unreadable: nothing is vouched for
             return
-        except OSError:
-            return
+        self.torn = bool(raw[-1])
         try:
             header = json.loads(raw[0])
         except (ValueError, IndexError):

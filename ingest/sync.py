@@ -131,6 +131,7 @@ def is_synced(doc: Document, registry: dict, record: SyncRecord, verified: set[s
 
 
 def verified_docs(registry: dict, record: SyncRecord, drift: list[Drift]) -> set[str]:
+    """Stored documents whose chunks are exactly the recorded ones: the only ones a sync may skip."""
     bad = {d.doc_id for d in drift}
     return {doc_id for doc_id in registry if doc_id not in bad and doc_id in record.entries}
 

@@ -448,3 +448,29 @@ def test_server_going_away_mid_sync_converges_when_it_is_back(refs, embedder, tm
         assert verify_index(settings).ok
     finally:
         server.stop()
+
+
+# ------------------------------------------------------------------ the record itself
+def test_torn_record_line_and_foreign_record_are_not_trusted(refs, embedder, tmp_path):
+    """A line torn by a kill mid-append is skipped; a record written for another collection (the index was
+    rebuilt elsewhere, or built before the record existed) vouches for nothing. Either way the documents are
+    re-verified against their sources, without embedding anything, and the record is rewritten."""
+    home, corpus = home_copy(refs["v1_home"], tmp_path, FILES)
+    record = home / "sync_record.jsonl"
+    with open(record, "a", encoding="utf-8") as fh:
+        fh.write('{"doc": "reports/sandan.txt", "hash": "0000", "ids": ["ab')  # no newline: torn
+    assert verify_index(settings_for(home, corpus)).ok  # the earlier, complete line still holds
+    report = resync(home, corpus, embedder)
+    assert report.docs_repaired == 0 and report.chunks_embedded == 0
+    assert record.read_text(encoding="utf-8").endswith("}\n") and "0000" not in record.read_text(encoding="utf-8")
+
+    lines = record.read_text(encoding="utf-8").splitlines()
+    header = json.loads(lines[0])
+    record.write_text(json.dumps({**header, "collection": "another-collection"}) + "\n" + "\n".join(lines[1:]),
+                      encoding="utf-8")
+    check = verify_index(settings_for(home, corpus))
+    assert not check.ok and {d.reason for d in check.drift} == {"unrecorded"} and len(check.drift) == 3
+    report = resync(home, corpus, embedder)
+    assert report.docs_repaired == 3 and report.chunks_embedded == 0 and report.docs_unchanged == 3
+    assert_converged(home, corpus, refs["v1"])
+    assert json.loads(record.read_text(encoding="utf-8").splitlines()[0])["collection"] == header["collection"]
