@@ -179,6 +179,28 @@ class SyncRecord:
             self._rewrite()
 
     # ---------------------------------------------------------------- check
+    def matches(self, stored_ids: Iterable[str]) -> bool:
+        """The cheap check (ids only): the store holds exactly the union of the recorded id sets.
+
+        That is enough to verify every document: a chunk id is a hash over its doc_id, so a stored id that is
+        in a document's recorded set is that document's chunk, and a stored id in no set fails the check.
+        Not compared: the chunks' doc_hash metadata. It cannot disagree here, because a line is written only
+        after the document's kept chunks carry the new hash; a kill between that update and the line leaves
+        the old line, whose hash is not the document's, so the sync re-checks that document anyway."""
+        recorded: set[str] = set()
+        n = 0
+        for e in self.entries.values():
+            recorded |= e.ids
+            n += len(e.ids)
+        stored = stored_ids if isinstance(stored_ids, (set, frozenset)) else set(stored_ids)
+        return n == len(recorded) == len(stored) and recorded == stored
+
+    def as_registry(self) -> dict[str, dict[str, Any]]:
+        """What ``ChunkStore.registry()`` would return for the fields a sync uses, when ``matches`` holds
+        (spares reading every chunk's metadata: 5 s on the full law DB against 0.1–0.3 s for the ids)."""
+        return {e.doc_id: {"doc_id": e.doc_id, "ids": set(e.ids), "hashes": {e.hash}, "added": e.added}
+                for e in self.entries.values()}
+
     def drift(self, registry: dict[str, dict[str, Any]]) -> list[Drift]:
         """Documents whose stored chunks (``ChunkStore.registry()``) differ from the record."""
         out: list[Drift] = []

@@ -233,15 +233,25 @@ def apply_documents(store: ChunkStore, embedder: Embedder, docs: list[Document],
         report.changed_doc_ids.append(doc_id)
 
 
+def _stored_state(store: ChunkStore, record: SyncRecord, stored_ids: list[str] | None = None
+                  ) -> tuple[dict, list[Drift]]:
+    """(registry, drift). Ids only when the store matches the record (the usual case); only otherwise every
+    chunk's metadata, to find out which documents differ and how."""
+    stored_ids = store.ids() if stored_ids is None else stored_ids
+    if record.matches(stored_ids):
+        return record.as_registry(), []
+    registry = store.registry()
+    return registry, record.drift(registry)
+
+
 def _sync_locked(settings: Settings, embedder: Embedder, progress: Progress | None, report: SyncReport,
                  only: set[str] | None = None) -> KeywordIndex:
     """The sync proper (the caller holds the lock). ``only``: restrict to these doc_ids (``verify --repair``)."""
     store = ChunkStore(settings, embedder.fingerprint, embedder.dim, create=True)
     docs, errors, failed = collect_documents(settings)
     report.errors = errors
-    registry = store.registry()
     record = SyncRecord.open(settings, store)
-    drift = record.drift(registry)
+    registry, drift = _stored_state(store, record)
     report.drift = [d for d in drift if d.doc_id not in failed and (only is None or d.doc_id in only)]
     verified = verified_docs(registry, record, drift)
     wanted = {d.doc_id for d in docs}
@@ -315,14 +325,14 @@ class VerifyReport:
                 "repair_errors": self.repair_errors, "seconds": self.seconds}
 
 
-def _check(settings: Settings, store: ChunkStore) -> tuple[dict, SyncRecord, list[Drift], KeywordCheck]:
+def _check(settings: Settings, store: ChunkStore) -> tuple[int, int, SyncRecord, list[Drift], KeywordCheck]:
+    """(documents stored, chunks stored, record, drift, keyword check)."""
     from index.keyword import stored_digest
     from index.store import ids_digest_of
 
-    registry = store.registry()
+    stored_ids = store.ids()
     record = SyncRecord.open(settings, store, write=False)
-    drift = record.drift(registry)
-    stored_ids = [cid for d in registry.values() for cid in d["ids"]]
+    registry, drift = _stored_state(store, record, stored_ids)
     kw = stored_digest(settings.keyword_dir)
     if kw is None:
         check = KeywordCheck(False, 0, "关键词索引缺失或不完整；同步或 --repair 会按存储重建")
@@ -331,11 +341,12 @@ def _check(settings: Settings, store: ChunkStore) -> tuple[dict, SyncRecord, lis
                                            "同步或 --repair 会按存储重建")
     else:
         check = KeywordCheck(True, kw[1])
-    return registry, record, drift, check
+    return len(registry), len(stored_ids), record, drift, check
 
 
 def verify_index(settings: Settings, repair: bool = False, embedder: Embedder | None = None) -> VerifyReport:
-    """Compare store, sync record and keyword index (ids and metadata only: no embedding, no corpus read).
+    """Compare store, sync record and keyword index: chunk ids only while they agree (every chunk's metadata
+    only to explain a difference); no documents, vectors or embedding, no corpus read.
 
     ``repair``: re-sync exactly the drifted documents from their sources (embedding only chunks that are
     not stored) and re-derive the keyword index; other corpus changes are left to the next sync.
@@ -344,15 +355,14 @@ def verify_index(settings: Settings, repair: bool = False, embedder: Embedder | 
     t0 = time.perf_counter()
     with sync_lock(settings, wait=False):
         store = ChunkStore(settings, None, 0)  # reads only: no model needed (loading it takes seconds)
-        registry, record, drift, kw = _check(settings, store)
-        out = VerifyReport(len(registry), len(record.entries), sum(len(d["ids"]) for d in registry.values()),
-                           drift, kw)
+        docs_stored, chunks_stored, record, drift, kw = _check(settings, store)
+        out = VerifyReport(docs_stored, len(record.entries), chunks_stored, drift, kw)
         if repair and not out.ok:
             report = SyncReport()
             embedder = embedder or make_embedder(settings)
             _sync_locked(settings, embedder, None, report, only={d.doc_id for d in drift})
             out.repaired, out.repair_errors = True, report.errors
-            _, _, out.remaining, out.keyword_after = _check(settings, store)
+            _, _, _, out.remaining, out.keyword_after = _check(settings, store)
     out.seconds = round(time.perf_counter() - t0, 3)
     return out
 
