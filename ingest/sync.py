@@ -4,8 +4,9 @@ Crash safety: a sync killed at any point (SIGKILL, OOM, a Chroma server going aw
 chunks queryable, and the next run converges to exactly a clean build's chunk set. Per document, new
 chunks are embedded and upserted first, then kept chunks get the new metadata, then stale chunks are
 deleted, and only then is the document recorded as synced (``ingest.record``). Each run starts by
-comparing the store with that record (ids and metadata, no embeddings): a document whose stored chunk
-ids are not exactly what its recorded content hash implies is re-synced. The keyword index is re-derived
+comparing the store with that record (chunk ids only while they agree, every chunk's metadata only to
+explain a difference; never an embedding): a document whose stored chunk ids are not exactly what its
+recorded content hash implies is re-synced. The keyword index is re-derived
 from the collection last (and again at load time if the two disagree). A file that fails to read keeps
 its previously indexed chunks: a bad upload never erases good data.
 """
