@@ -12,6 +12,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from index import faults
 from npcqa.settings import Settings
 from npcqa.types import Chunk
 
@@ -51,13 +52,25 @@ def _client(settings: Settings):
     return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=cs)
 
 
+def ids_digest_of(ids: Iterable[str]) -> str:
+    """Digest of a set of chunk ids: the keyword index is tagged with it to tell whether it matches the store."""
+    return hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:16]
+
+
+def _docs_of(chunks: Sequence[Chunk]) -> str:
+    """The documents a write touches, for the fault-injection trace."""
+    return ",".join(dict.fromkeys(c.doc_id for c in chunks))
+
+
 def date_num(date: str) -> int:
     digits = "".join(ch for ch in date if ch.isdigit())[:8]
     return int(digits.ljust(8, "0")) if digits else 0
 
 
 class ChunkStore:
-    def __init__(self, settings: Settings, fingerprint: str, dim: int, create: bool = False):
+    def __init__(self, settings: Settings, fingerprint: str | None, dim: int, create: bool = False):
+        """``fingerprint``: the embedding model's; a store built with another one is refused. ``None`` opens an
+        existing store for reading ids and metadata only (``ingest verify``), without loading a model."""
         self.settings = settings
         self.fingerprint, self.dim = fingerprint, dim
         self._client = _client(settings)
@@ -65,11 +78,17 @@ class ChunkStore:
         self._col = self._open(create)
         meta = self._col.metadata or {}
         built_with = meta.get("embed_model")
-        if built_with and built_with != fingerprint:
+        if built_with and fingerprint is not None and built_with != fingerprint:
             raise ModelMismatch(
                 f"the index in {self.location} was built with embedding model {built_with!r}, but the current "
                 f"setting gives {fingerprint!r}. Rebuild it: `python -m ingest --rebuild` "
                 f"(or set NPCQA_EMBED_MODEL back).")
+
+    @property
+    def collection_id(self) -> str:
+        """The collection's identity: a dropped and recreated collection (``--rebuild``, a wiped server) gets a
+        new one, so a sync record written for the old collection is recognized as not describing this one."""
+        return str(self._col.id)
 
     @property
     def location(self) -> str:
@@ -139,6 +158,7 @@ class ChunkStore:
             return
         import uuid
 
+        faults.point("store.commit")
         self._guard("modify", metadata={"embed_model": self.fingerprint, "dim": self.dim,
                                         "rev": uuid.uuid4().hex[:16]})
         self._dirty = False
@@ -171,7 +191,7 @@ class ChunkStore:
         return sorted(i for i, _, _ in self.iter_records(include=()))
 
     def ids_digest(self) -> str:
-        return hashlib.sha256("\n".join(self.ids()).encode()).hexdigest()[:16]
+        return ids_digest_of(self.ids())
 
     def all_chunks(self, where: dict | None = None) -> list[Chunk]:
         return [Chunk.from_record(i, d, m) for i, d, m in self.iter_records(("documents", "metadatas"), where)]
@@ -215,6 +235,7 @@ class ChunkStore:
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         if not chunks:
             return
+        faults.point("store.upsert", _docs_of(chunks))
         self._guard("upsert", ids=[c.id for c in chunks], embeddings=np.asarray(vectors, dtype=np.float32),
                     documents=[c.text for c in chunks], metadatas=self._metadatas(chunks))
         self._bump()
@@ -222,12 +243,15 @@ class ChunkStore:
     def update_metadata(self, chunks: Sequence[Chunk]) -> None:
         if not chunks:
             return
+        faults.point("store.update", _docs_of(chunks))
         self._guard("update", ids=[c.id for c in chunks], metadatas=self._metadatas(chunks))
         self._bump()
 
-    def delete(self, ids: Iterable[str]) -> None:
+    def delete(self, ids: Iterable[str], why: str = "") -> None:
+        """``why``: which document's chunks these are (only for the fault-injection trace)."""
         ids = list(ids)
         for i in range(0, len(ids), _PAGE):
+            faults.point("store.delete", why)
             self._guard("delete", ids=ids[i: i + _PAGE])
         if ids:
             self._bump()

