@@ -237,6 +237,14 @@ def build_index(settings) -> None:
         print(f"  注意：{e.get('path', '')}: {e.get('error', e)}", flush=True)
 
 
+def warm_up(engine) -> None:
+    """Load the embedding model and warm jieba/OpenCC with one question, so the first cadre does not wait."""
+    try:
+        engine.ask("人大代表有哪些权利")
+    except Exception:  # noqa: BLE001 — a failing warm-up must not stop the server; questions report errors
+        pass
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="app.py", description="人大工作问答助手 web chat")
     ap.add_argument("--host", default=None,
@@ -274,17 +282,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"无法启动：{type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
 
-    try:  # warm up (jieba dictionary, OpenCC, first embedding) so the first cadre does not wait
-        engine.ask("人大代表有哪些权利")
-    except Exception:  # noqa: BLE001 — a failing warm-up must not stop the server; questions report errors
-        pass
     demo = build_demo(engine)
     print(f"人大工作问答助手：http://{host}:{port}", flush=True)
     try:
-        demo.launch(server_name=host, server_port=port, show_error=False, quiet=True)
+        demo.launch(server_name=host, server_port=port, show_error=False, quiet=True, prevent_thread_lock=True)
     except OSError as exc:
         print(f"无法启动网页服务（{host}:{port}）：{exc}", file=sys.stderr)
         return 1
+    # Serving already: the page and the index are up. The embedding model (torch + weights, the heaviest
+    # part of a start: seconds, more on CPUs without VNNI) loads now, in the background of a live server;
+    # a question asked before it is ready waits for it inside the embedder, it is never refused.
+    warm_up(engine)
+    try:
+        demo.block_thread()
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

@@ -1,6 +1,7 @@
 """``python -m ingest`` — sync the index with the corpus, and inspect it.
 
-    python -m ingest [--json] [--all-laws] [--rebuild]   incremental sync (= make ingest)
+    python -m ingest [--json] [--core-laws] [--rebuild]  incremental sync (= make ingest): all current laws
+                                                          (manifest `all = true`), or the 21 core laws only
     python -m ingest stats [--json]                       what the index holds
     python -m ingest laws                                 law names available in the DB
 """
@@ -29,17 +30,28 @@ def cmd_sync(args) -> int:
     settings = get_settings()
     if args.all_laws:
         settings = settings.model_copy(update={"all_laws": True})
+    if args.core_laws:
+        settings = settings.model_copy(update={"core_laws": True})
     from index import e5convert
 
     e5convert.announce_conversion(settings, sys.stderr)
-    report, _ = run_sync(settings, quiet=args.json, rebuild=args.rebuild)
-    write_log(settings, "ingest", report.to_json())
+    from index.embedding import make_embedder
+
+    embedder = make_embedder(settings)  # lazy: the model loads only if a text misses the vector cache
+    report, _ = run_sync(settings, embedder=embedder, quiet=args.json, rebuild=args.rebuild)
+    cache = {"vectors_shipped": getattr(embedder, "hits_shipped", 0), "vectors_cached": getattr(embedder, "hits_local", 0),
+             "vectors_computed": getattr(embedder, "computed", report.chunks_embedded),
+             "model_loaded": bool(getattr(embedder, "loaded", True))}
+    write_log(settings, "ingest", {**report.to_json(), **cache})
     if args.json:
-        _print_json(report.to_json())
+        _print_json({**report.to_json(), **cache})
     else:
         print(f"新增 {report.docs_added}，更新 {report.docs_updated}，删除 {report.docs_deleted}，"
               f"未变 {report.docs_unchanged} 个文档；嵌入 {report.chunks_embedded} 个片段，"
               f"索引共 {report.chunks_total} 个片段（{report.seconds:.1f} 秒）")
+        if report.chunks_embedded:
+            print(f"向量来源：随项目发布 {cache['vectors_shipped']}，本机缓存 {cache['vectors_cached']}，"
+                  f"现场计算 {cache['vectors_computed']}")
         for e in report.errors:
             print(f"错误 {e['path']}: {e['reason']}", file=sys.stderr)
     return 1 if report.errors else 0
@@ -76,7 +88,9 @@ def cmd_laws(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m ingest", description="Sync the index with the corpus.")
     p.add_argument("--json", action="store_true", help="print one JSON object, no progress bar")
-    p.add_argument("--all-laws", action="store_true", help="import every current law in the DB")
+    p.add_argument("--all-laws", action="store_true", help="import every current law in the DB (the default manifest does)")
+    p.add_argument("--core-laws", action="store_true",
+                   help="only the manifest's 21 core laws ([laws].names), even when the manifest says all = true")
     p.add_argument("--rebuild", action="store_true", help="drop the index and rebuild (after a model change)")
     sub = p.add_subparsers(dest="cmd")
     s = sub.add_parser("stats", help="documents and chunk counts in the index")
