@@ -7,8 +7,9 @@ asks every question of dev.jsonl and dev2.jsonl on each:
 * ``scratch``: ``st`` with the cache off — every vector computed now, on this CPU;
 * ``int8``: ``st-onnx-int8``, the default before the cache, computed now on this CPU.
 
-Per pair it reports the largest change of the refusal signal (best dense cosine), how many refusal
-decisions flip, and how many questions get a different top-5 chunk list. ``shipped`` vs ``scratch`` is
+Per pair it reports the largest change of the refusal signal (best dense cosine), which refusal
+decisions flip (and which way), how many questions get a different top-5 chunk list (order / set), and
+retrieval hit@5 of both (answerable questions whose gold passage is among the 5 ranked first). ``shipped`` vs ``scratch`` is
 the noise the cache adds (expected: float16 rounding only); ``int8`` vs ``shipped`` is what switching the
 default backend moved (the calibrated thresholds in index/calibration.json were fitted on int8).
 Writes ``evals/results/vectors.json``.
@@ -23,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from evals.harness import CALIBRATION_SETS, eval_settings, load_questions
+from evals.harness import CALIBRATION_SETS, eval_settings, is_hit, load_questions
 from npcqa.settings import get_settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -42,7 +43,8 @@ def _signals(settings) -> dict:
         for q in load_questions(path):
             p = engine.prepare(q.q)
             out[f"{path.name}:{q.id}"] = {"dense": p.rel.dense, "coverage": p.rel.coverage, "refused": p.refused,
-                                          "top5": [c.id for c, _ in p.top[:5]]}
+                                          "answerable": q.answerable, "top5": [c.id for c, _ in p.top[:5]],
+                                          "hit5": q.answerable and any(is_hit(q, c) for c, _ in p.top[:5])}
     emb = engine.embedder
     return {"questions": out, "build_seconds": round(build, 1), "chunks": report.chunks_total,
             "vectors_shipped": getattr(emb, "hits_shipped", None), "vectors_computed": getattr(emb, "computed", None),
@@ -54,8 +56,13 @@ def _compare(a: dict, b: dict) -> dict:
     diffs = [abs(qa[k]["dense"] - qb[k]["dense"]) for k in qa]
     return {"questions": len(qa), "dense_abs_diff_max": round(max(diffs), 6),
             "dense_abs_diff_mean": round(sum(diffs) / len(diffs), 6),
-            "refusal_flips": sorted(k for k in qa if qa[k]["refused"] != qb[k]["refused"]),
-            "top5_differs": sum(qa[k]["top5"] != qb[k]["top5"] for k in qa)}
+            "refusal_flips": {k: f"{'refused' if qa[k]['refused'] else 'answered'} → "
+                              f"{'refused' if qb[k]['refused'] else 'answered'} ({'answerable' if qa[k]['answerable'] else 'unanswerable'})"
+                              for k in sorted(qa) if qa[k]["refused"] != qb[k]["refused"]},
+            "top5_order_differs": sum(qa[k]["top5"] != qb[k]["top5"] for k in qa),
+            "top5_set_differs": sum(set(qa[k]["top5"]) != set(qb[k]["top5"]) for k in qa),
+            "retrieval_hit5": [sum(q["hit5"] for q in qa.values()), sum(q["hit5"] for q in qb.values()),
+                               sum(q["answerable"] for q in qa.values())]}
 
 
 def main(argv: list[str] | None = None) -> int:
