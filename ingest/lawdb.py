@@ -83,11 +83,21 @@ def load_laws(names: list[str] | None, status: str = "现行有效",
                 r = con.execute("SELECT * FROM laws WHERE law_name=? AND status=? ORDER BY version_date DESC LIMIT 1",
                                 (name, status)).fetchone()
                 (rows.append(r) if r else missing.append(name))
+        by_law: dict[tuple, list[dict]] | None = None
+        if names is None:  # one scan instead of one query per law (352 queries: 0.7 s of a no-change sync)
+            by_law = {}
+            for a in con.execute("SELECT law_id, status, chapter, section, article_no, article_no_arabic, article_text "
+                                 "FROM articles WHERE status=? ORDER BY id", (status,)):
+                art = dict(a)
+                by_law.setdefault((art.pop("law_id"), art.pop("status")), []).append(art)
         docs = []
         for law in rows:
-            arts = [dict(a) for a in con.execute(
-                "SELECT chapter, section, article_no, article_no_arabic, article_text FROM articles "
-                "WHERE law_id=? AND status=? ORDER BY id", (law["law_id"], law["status"]))]
+            if by_law is not None:
+                arts = by_law.get((law["law_id"], law["status"]), [])
+            else:
+                arts = [dict(a) for a in con.execute(
+                    "SELECT chapter, section, article_no, article_no_arabic, article_text FROM articles "
+                    "WHERE law_id=? AND status=? ORDER BY id", (law["law_id"], law["status"]))]
             if not arts:
                 continue
             text = "\n".join(f"{a['article_no']}　{a['article_text']}" for a in arts)

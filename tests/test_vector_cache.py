@@ -2,6 +2,7 @@
 model loading. Real model, real Chroma, the real law DB (a modified copy of it for the upgrade test)."""
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import subprocess
@@ -103,11 +104,29 @@ def test_nothing_changed_sync_cli_does_not_load_the_model(tmp_path):
            "HF_HUB_OFFLINE": "1"}
     code = ("import json, sys; from ingest.__main__ import main; rc = main(['--json']); "
             "print(json.dumps({'rc': rc, 'torch': 'torch' in sys.modules}))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    report, flags = [__import__("json").loads(line) for line in out.stdout.strip().splitlines()[-2:]]
-    assert report["docs_unchanged"] == 2 and report["chunks_embedded"] == 0 and report["model_loaded"] is False
-    assert flags == {"rc": 0, "torch": False}
+
+    def cli() -> tuple[dict, dict]:
+        out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
+                             timeout=120)
+        assert out.returncode == 0, out.stderr
+        report, flags = [json.loads(line) for line in out.stdout.strip().splitlines()[-2:]]
+        return report, flags
+
+    for _ in range(2):  # the first run takes the full path and records a stamp, the second the stamp's fast path
+        report, flags = cli()
+        assert report["docs_unchanged"] == 2 and report["chunks_embedded"] == 0 and report["model_loaded"] is False
+        assert report["chunks_total"] > 60 and flags == {"rc": 0, "torch": False}
+    assert (settings.home / "sync_stamp.json").is_file()
+    # a changed file is seen: the stamp no longer matches and the full sync embeds the new chunk
+    (settings.corpus_dir / "reports" / "r.txt").write_text(
+        "某县人大常委会开展代表联络站建设\n\n今年以来，某县人大常委会建成代表联络站十五个。\n", encoding="utf-8")
+    report, flags = cli()
+    assert report["docs_updated"] == 1 and report["vectors_computed"] >= 1 and flags["torch"] is True
+    # a write by another command (here: a sync in this process) moves the store's revision
+    (settings.corpus_dir / "reports" / "r.txt").unlink()
+    run_sync(settings, quiet=True)
+    report, _ = cli()
+    assert report["docs_unchanged"] == 1 and report["docs_deleted"] == 0
 
 
 def test_rebuild_takes_computed_vectors_from_the_local_cache(tmp_path):
