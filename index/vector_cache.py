@@ -270,6 +270,42 @@ class CachingEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         return self.backend().embed_query(text)
 
+    def missing(self, texts: Sequence[str]) -> list[str]:
+        """The distinct texts neither cache holds (what ``embed_passages`` would hand to the model)."""
+        texts = list(dict.fromkeys(texts))
+        keys = _keys(texts)
+        todo = np.ones(len(texts), dtype=bool)
+        if self.shipped is not None:
+            todo &= ~self.shipped.lookup(keys)[0]
+        if self.local is not None and todo.any():
+            got = self.local.get(self.fingerprint, [int(k) for k in keys[todo]])
+            todo &= ~np.isin(keys, np.fromiter(got, dtype=np.uint64, count=len(got)))
+        return [t for t, m in zip(texts, todo) if m]
+
+
+def fill_in_subprocess(settings, texts: Sequence[str]) -> int:
+    """Embed ``texts`` into ``settings``' local cache in a child process (``python -m index.vector_cache
+    fill``), so the caller never imports torch: a full build then holds the index (~1.1 GB for all laws)
+    and the model (~0.85 GB) one after the other, never both (measured: 1.9 GB peak in one process)."""
+    import subprocess
+
+    if not texts:
+        return 0
+    fd, tmp = tempfile.mkstemp(prefix="npcqa-fill-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(list(texts), f, ensure_ascii=False)
+    try:
+        env = {**os.environ, "NPCQA_HOME": str(settings.home), "NPCQA_EMBED_MODEL": settings.embed_model,
+               "NPCQA_MODEL_CACHE": str(settings.models_dir), "NPCQA_EMBED_THREADS": str(settings.embed_threads),
+               "NPCQA_EMBED_BATCH": str(settings.embed_batch)}
+        root = Path(__file__).resolve().parent.parent
+        env["PYTHONPATH"] = os.pathsep.join([str(root), *filter(None, [os.environ.get("PYTHONPATH")])])
+        subprocess.run([sys.executable, "-m", "index.vector_cache", "fill", "--texts", tmp], check=True, env=env,
+                       cwd=str(root))
+    finally:
+        os.unlink(tmp)
+    return len(texts)
+
 
 # ---------------------------------------------------------------------------------------- CLI
 def law_texts(status: str = "现行有效", core_first: Sequence[str] = ()) -> tuple[list[str], str]:
@@ -418,13 +454,24 @@ def main(argv: list[str] | None = None) -> int:
 
     p = argparse.ArgumentParser(prog="python -m index.vector_cache",
                                 description="Build or verify the shipped law-vector cache (index/law_vectors.npz).")
-    p.add_argument("cmd", choices=["build", "verify", "info"])
+    p.add_argument("cmd", choices=["build", "verify", "info", "fill"])
+    p.add_argument("--texts", type=Path, help="fill: JSON list of texts to embed into this home's local cache")
     p.add_argument("--path", type=Path, default=SHIPPED_PATH)
     p.add_argument("--sample", type=int, default=64, help="verify: texts re-embedded and compared")
     p.add_argument("--readme", action="store_true", help="verify: write the result into README.md")
     p.add_argument("--reuse", type=Path, action="append", default=[], help="build: also take vectors from this file")
     p.add_argument("--reverse", action="store_true", help="build: embed from the end of the list")
     args = p.parse_args(argv)
+    if args.cmd == "fill":
+        from index.embedding import make_embedder
+        from npcqa.settings import get_settings
+
+        settings = get_settings()
+        texts = json.loads(args.texts.read_text(encoding="utf-8"))
+        emb = make_embedder(settings)
+        for i in range(0, len(texts), settings.embed_batch):
+            emb.embed_passages(texts[i:i + settings.embed_batch])
+        return 0
     if args.cmd == "build":
         res = build(args.path, reuse=args.reuse, reverse=args.reverse)
     elif args.cmd == "verify":
