@@ -8,7 +8,7 @@ export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run test ingest bench evals install browser clean
+.PHONY: run test ingest bench evals vectors install browser clean
 
 $(VPY):
 	$(PY) -m venv $(VENV)
@@ -41,6 +41,12 @@ ingest: install
 bench: install
 	$(VPY) -m evals.bench ingest
 	$(VPY) -m evals.bench embed
+	$(VPY) -m evals.bench_start
+
+# Regenerate index/law_vectors.npz (the shipped law vectors) after a law-DB upgrade: only changed texts are embedded.
+vectors: install
+	$(VPY) -m index.vector_cache build
+	$(VPY) -m index.vector_cache verify
 
 evals: install
 	$(VPY) -m evals run

@@ -29,7 +29,7 @@ from index.keyword import KeywordIndex, sync_keyword_index
 from index.store import ChunkStore
 from ingest.chunking import chunk_document
 from ingest.corpus import FileSource, Manifest, build_document, discover_files, load_manifest
-from ingest.lawdb import load_laws
+from ingest.lawdb import manifest_laws
 from ingest.readers import ReadError
 from ingest.record import Drift, SyncRecord, remove_record
 from npcqa.settings import Settings
@@ -90,8 +90,7 @@ def collect_documents(settings: Settings, manifest: Manifest | None = None,
     errors: list[dict] = []
     failed: set[str] = set()
     if only is None:
-        all_laws = settings.all_laws or manifest.all_laws
-        laws, missing = load_laws(None if all_laws else manifest.law_names, manifest.law_status)
+        laws, missing = manifest_laws(settings, manifest)  # all laws or --core-laws (see ingest.lawdb)
         docs.extend(laws)
         for name in missing:
             errors.append({"path": "corpus/manifest.toml",

