@@ -278,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"无法启动：{type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
 
+    if engine.relevance_notice:  # the relevance model was fitted for another embedding model
+        print(f"注意：{engine.relevance_notice}", file=sys.stderr, flush=True)
     demo = build_demo(engine)
     print(f"人大工作问答助手：http://{host}:{port}", flush=True)
     try:

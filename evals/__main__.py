@@ -5,7 +5,7 @@
                                                   the same on the second question set
     python -m evals fit-relevance [--readme]      fit the relevance model on evals/blind/fit.jsonl (k-fold figures)
                                                   → index/relevance_model.json  (``calibrate`` is the old name)
-    python -m evals blind [--all-laws] [--readme] the sealed split's figures (nothing is fitted on it)
+    python -m evals blind [--core-laws] [--readme] the sealed split's figures (nothing is fitted on it)
     python -m evals latency [--all-laws] [--readme]  warm latency of the dev questions on a (full-DB) index
 """
 from __future__ import annotations
@@ -94,13 +94,23 @@ def cmd_run(args) -> int:
     return 0
 
 
+def _index_settings(args):
+    """The eval index for ``fit-relevance``/``blind``: the default one (every current law + the eval
+    corpus), or with ``--core-laws`` the 21 core laws only (in a home of its own)."""
+    base = get_settings()
+    if getattr(args, "core_laws", False):
+        core = eval_settings(base.model_copy(update={"core_laws": True}))
+        return core.model_copy(update={"home": base.home / "evals" / "home-core-laws"})
+    return eval_settings(base)
+
+
 def cmd_fit_relevance(args) -> int:
     """Fit the relevance model (``evals.understanding.fit``) on the blind set's fitting split only →
     index/relevance_model.json, with k-fold figures; the sealed split is not read."""
     from evals import understanding as u
     from index.relevance import MODEL_FILE
 
-    settings = all_laws_settings(get_settings()) if args.all_laws else eval_settings(get_settings())
+    settings = _index_settings(args)
     engine = _engine(settings, False)
     rows = u.collect(engine, load_questions(u.FIT_SET))
     model, report = u.fit(rows, engine.embedder.fingerprint, [str(u.FIT_SET.relative_to(EVALS.parent))])
@@ -115,11 +125,11 @@ def cmd_blind(args) -> int:
     """The sealed split's figures with the shipped relevance model (and the fitting split's, for contrast)."""
     from evals import understanding as u
 
-    settings = all_laws_settings(get_settings()) if args.all_laws else eval_settings(get_settings())
+    settings = _index_settings(args)
     engine = _engine(settings, args.json)
     if engine.relevance_notice:
         print(engine.relevance_notice, file=sys.stderr)
-    out = {"index": "all-laws" if args.all_laws else "default", "embed_model": engine.embedder.fingerprint,
+    out = {"index": "core-laws" if args.core_laws else "all-laws", "embed_model": engine.embedder.fingerprint,
            "relevance_model": engine.relevance_model.provenance.get("time", "conservative"), "sets": {}}
     for name, path in (("sealed", u.SEALED_SET), ("fit", u.FIT_SET)):
         questions = load_questions(path)
@@ -134,7 +144,7 @@ def cmd_blind(args) -> int:
         fig["latency_p95_ms"] = round(t[min(len(t) - 1, int(0.95 * len(t)))], 1)
         out["sets"][name] = fig
     out["time"] = time.strftime("%Y-%m-%d %H:%M")
-    path = _write("blind_all_laws" if args.all_laws else "blind", out, args.out)
+    path = _write("blind_core_laws" if args.core_laws else "blind", out, args.out)
     if args.readme:
         update_readme("blind", u.blind_markdown())
     print(json.dumps(out, ensure_ascii=False) if args.json else f"{json.dumps(out, ensure_ascii=False, indent=2)}\n{path}")
@@ -182,9 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--readme", action="store_true", help="write the table into README.md")
     for name in ("fit-relevance", "calibrate"):
         fr = sub.add_parser(name)
-        fr.add_argument("--all-laws", action="store_true", help="fit on the full-DB index instead of the bundled one")
+        fr.add_argument("--core-laws", action="store_true", help="fit on the 21-core-law index instead of the default")
     bl = sub.add_parser("blind")
-    bl.add_argument("--all-laws", action="store_true")
+    bl.add_argument("--core-laws", action="store_true", help="the 21-core-law index instead of the default (all laws)")
     bl.add_argument("--json", action="store_true")
     bl.add_argument("--readme", action="store_true", help="write the tables into README.md")
     bl.add_argument("--out")

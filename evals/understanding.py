@@ -253,7 +253,7 @@ def blind_markdown() -> str:
             ("refusal_recall_answer_type_gap", "answer-type gaps refused"),
             ("refusal_recall_out_of_domain", "out of domain refused"), ("retrieval_hit@20", "retrieval hit@20")]
     rows = ["| set | index | " + " | ".join(c for _, c in cols) + " |", "|" + " --- |" * (len(cols) + 2)]
-    for name, label in (("blind", "default"), ("blind_all_laws", "all laws")):
+    for name, label in (("blind", "default: all laws"), ("blind_core_laws", "21 core laws")):
         res = load(name)
         if not res:
             continue
@@ -266,6 +266,6 @@ def blind_markdown() -> str:
     fit_res = load("relevance_fit")
     if fit_res:
         cv = fit_res["kfold_mean"]
-        rows.append(f"| {FOLDS}-fold mean on the fit split | default | "
+        rows.append(f"| {FOLDS}-fold mean on the fit split | default: all laws | "
                     + " | ".join(str(cv.get(k, "-")) for k, _ in cols) + " |")
     return "\n".join(rows)

@@ -99,8 +99,12 @@ def build_engine(settings) -> Engine:
     try:
         from index.llm import build_engine as build_llm_engine  # optional LLM layer
     except ImportError:
-        return Engine.from_settings(settings)
-    return build_llm_engine(settings)
+        engine = Engine.from_settings(settings)
+    else:
+        engine = build_llm_engine(settings)
+    if engine.relevance_notice:  # fitted for another embedding model: said once, on stderr
+        print(f"注意：{engine.relevance_notice}", file=sys.stderr)
+    return engine
 
 
 def _ask_file(engine: Engine, args, filters: Filters) -> int:

