@@ -268,6 +268,7 @@ LAYOUT_CSS = """
   #header .npc-summary { font-size: 0.8rem; line-height: 1.45; }
   #main-tabs button[role=tab] { min-height: 44px; font-size: 16px; }
   #chat-area { flex-direction: column; gap: 8px; }
+  #chat > .wrapper { min-height: max(200px, calc(100vh - 480px)); }  /* first screen: box and buttons in view */
   #sidebar, #chat-column { min-width: 100% !important; flex: 1 1 auto !important; }
   #filters { padding: 0 12px !important; }
   #filters .label-wrap { min-height: 44px; font-size: 16px; font-weight: 600; display: flex; align-items: center;
