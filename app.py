@@ -53,12 +53,13 @@ LAYOUT_JS = """
   if (window.__npcLayout) return [];
   window.__npcLayout = true;
   const narrow = () => window.matchMedia('(max-width: %dpx)').matches;
-  const openWide = (tries) => {
-    const head = document.querySelector('#filters .label-wrap');
-    if (!head) { if (tries > 0) setTimeout(() => openWide(tries - 1), 100); return; }
+  let placed = false;  // the panel is opened once, when it first appears (after a login when the chat is gated)
+  const openWide = () => {
+    const head = placed ? null : document.querySelector('#filters .label-wrap');
+    if (!head || !head.offsetParent) return;
+    placed = true;
     if (!narrow() && !head.classList.contains('open')) head.click();
   };
-  openWide(50);
   const DONE = '.npc-msg-answer:not(.npc-streaming), .npc-msg-cautious, .npc-msg-refused, .npc-notice';
   let seenQ = 0, seenA = 0, answeredQ = 0;
   const rowOf = (e) => e.closest('.message-row') || e;
@@ -69,6 +70,7 @@ LAYOUT_JS = """
     window.scrollTo({ top: Math.max(0, y - 8), behavior: 'instant' });
   };
   const check = () => {
+    openWide();
     const chat = document.querySelector('#chat');
     if (!chat) return;
     const qs = chat.querySelectorAll('.npc-q'), as = chat.querySelectorAll(DONE);
@@ -83,7 +85,11 @@ LAYOUT_JS = """
       bring(q, as[as.length - 1]);
     }
   };
-  new MutationObserver(() => requestAnimationFrame(check)).observe(document.body, { childList: true, subtree: true });
+  let queued = false;  // one check per frame, however many mutations (streaming)
+  new MutationObserver(() => {
+    if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; check(); }); }
+  }).observe(document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ['class'] });
+  check();
   return [];
 }
 """ % NARROW_PX

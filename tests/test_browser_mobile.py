@@ -207,6 +207,31 @@ def test_cautious_and_refusal_clear_on_phone(browser, small_index, tmp_path):
                 pg.screenshot(path=str(ARTIFACTS / "chat-phone-cautious.png"))
 
 
+def test_gated_chat_panel_opens_after_login_on_desktop(browser, small_index, tmp_path):
+    """With chat_requires_login the panel appears only after the console login: on a desktop it is open then."""
+    import app
+    from index.engine import Engine
+    from npcqa.auth import hash_password
+
+    settings = small_index.model_copy(update={"chat_requires_login": True, "admin_user": "admin",
+                                              "admin_password_hash": hash_password("口令-mobile")})
+    demo = app.build_demo(Engine.from_settings(settings), feedback_path=tmp_path / "fb.jsonl",
+                          logs_dir=tmp_path / "logs", settings=settings)
+    with serve(demo) as url, open_page(browser, url, ready="#chat-gate") as pg:
+        pg.set_viewport_size({"width": DESKTOP[0], "height": DESKTOP[1]})
+        pg.reload()
+        pg.wait_for_selector("#chat-gate")
+        assert not pg.locator("#question").is_visible()
+        pg.get_by_role("tab", name="管理").click()
+        pg.fill("#admin-user input", "admin")
+        pg.fill("#admin-password input", "口令-mobile")
+        pg.click("#admin-login-btn")
+        pg.wait_for_selector("#admin-console", state="visible")
+        pg.get_by_role("tab", name="问答").click()
+        pg.locator("#kind-filter").wait_for(state="visible")
+        assert in_viewport(pg, pg.locator("#question textarea"))["inside"]
+
+
 def test_phone_screenshots(browser, server):
     """docs/screenshot-chat-phone-start.png (first screen) and docs/screenshot-chat-phone.png (an answered
     question, as it arrives) at 390 × 844: look at them."""
