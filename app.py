@@ -41,6 +41,65 @@ EXAMPLES = [  # (elem_id, label, question): a law question, an article lookup, a
 ]
 FOLLOW_UP_TIP = ("多轮追问：简短的追问（15 字以内，以“那/那么/还有/如果/对于…”开头或以“呢”结尾，"
                  "如“那乡镇呢？”）会连同上一个问题一起检索。")
+FILTERS_LABEL = "筛选与示例"
+CHAT_PLACEHOLDER = (f"在下方输入问题，或在“{FILTERS_LABEL}”中点选示例问题。"
+                    "回答中的编号对应下方“参考依据”，点开可核对原文。")
+FEEDBACK_MORE = "如有具体意见，可在下方补充。"
+NARROW_PX = 480  # phones: the layout of web/render.py's CSS media query below this width
+# On load: open the filter panel on wide screens; when an answer arrives, bring its first line into view
+# (the page is the only scroll: the question at the top of the viewport, the answer's start under it).
+LAYOUT_JS = """
+() => {
+  if (window.__npcLayout) return [];
+  window.__npcLayout = true;
+  const narrow = () => window.matchMedia('(max-width: %dpx)').matches;
+  let placed = false;  // the panel is opened once, when it first appears (after a login when the chat is gated)
+  const openWide = () => {
+    const head = placed ? null : document.querySelector('#filters .label-wrap');
+    if (!head || !head.offsetParent) return;
+    placed = true;
+    if (!narrow() && !head.classList.contains('open')) head.click();
+  };
+  const DONE = '.npc-msg-answer:not(.npc-streaming), .npc-msg-cautious, .npc-msg-refused, .npc-notice';
+  let seenQ = 0, seenA = 0, answeredQ = 0;
+  const rowOf = (e) => e.closest('.message-row') || e;
+  const bring = (q, a) => {
+    const top = (e) => rowOf(e).getBoundingClientRect().top + window.scrollY;
+    let y = q ? top(q) : top(a);
+    if (q && a) { y = Math.max(y, top(a) - window.innerHeight * 0.3); }  // a long question: the answer wins
+    window.scrollTo({ top: Math.max(0, y - 8), behavior: 'instant' });
+  };
+  const check = () => {
+    openWide();
+    const chat = document.querySelector('#chat');
+    if (!chat) return;
+    const qs = chat.querySelectorAll('.npc-q'), as = chat.querySelectorAll(DONE);
+    if (qs.length < seenQ || as.length < seenA) {  // 新对话
+      seenQ = answeredQ = qs.length; seenA = as.length; return;
+    }
+    if (qs.length > seenQ) { seenQ = qs.length; bring(qs[qs.length - 1], null); }
+    if (as.length > seenA) {  // a finished answer (or notice): its question, if new, stays above it
+      seenA = as.length;
+      const q = qs.length > answeredQ ? qs[qs.length - 1] : null;
+      answeredQ = qs.length;
+      bring(q, as[as.length - 1]);
+    }
+  };
+  let queued = false;  // one check per frame, however many mutations (streaming)
+  new MutationObserver(() => {
+    if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; check(); }); }
+  }).observe(document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ['class'] });
+  check();
+  return [];
+}
+""" % NARROW_PX
+FOLD_ON_PHONE_JS = """
+() => {
+  const head = document.querySelector('#filters .label-wrap.open');
+  if (head && window.matchMedia('(max-width: %dpx)').matches) head.click();
+  return [];
+}
+""" % NARROW_PX  # an example asked on a phone: the panel folds so the answer comes next
 COPY_JS = """
 (text) => {
   const btn = document.querySelector('#copy');
@@ -98,37 +157,45 @@ def build_demo(engine, feedback_path: str | Path | None = None, logs_dir: str | 
                                     "NPCQA_ADMIN_PASSWORD_HASH（python -m npcqa.passwd）。</div>",
                                     visible=gate, elem_id="chat-gate")
                 with gr.Row(equal_height=False, visible=not gate, elem_id="chat-area") as chat_area:
+                    # filters and examples in one panel: open beside the chat on wide screens (LAYOUT_JS opens it),
+                    # folded above the chat on phones; closed by default so a phone never shows it first
                     with gr.Column(scale=1, min_width=250, elem_id="sidebar"):
-                        gr.Markdown("**筛选**（对下一个问题生效）")
-                        kinds = gr.CheckboxGroup(KIND_CHOICES, value=[k for _, k in KIND_CHOICES], label="文件类型",
-                                                 info="都不勾选 = 全部类型", elem_id="kind-filter")
-                        region = gr.Dropdown(region_choices, value="", label="地区", info="选定后只检索该地区的文件",
-                                             elem_id="region-filter")
-                        status = gr.Dropdown(status_choices, value="", label="法律效力", info="只筛选法律，其他文件不受影响",
-                                             elem_id="status-filter")
-                        gr.Markdown("**示例问题**（点击即问）")
-                        example_buttons = [(gr.Button(f"{label}：{q}", size="sm", elem_id=eid, elem_classes="npc-example"), q)
-                                           for eid, label, q in EXAMPLES]
-                        gr.HTML(f'<p class="npc-tip">{FOLLOW_UP_TIP}</p>', elem_id="follow-up-tip")
-                    with gr.Column(scale=3, min_width=420):
+                        with gr.Accordion(FILTERS_LABEL, open=False, elem_id="filters"):
+                            gr.Markdown("**筛选**（对下一个问题生效）")
+                            kinds = gr.CheckboxGroup(KIND_CHOICES, value=[k for _, k in KIND_CHOICES], label="文件类型",
+                                                     info="都不勾选 = 全部类型", elem_id="kind-filter")
+                            region = gr.Dropdown(region_choices, value="", label="地区", info="选定后只检索该地区的文件",
+                                                 elem_id="region-filter")
+                            status = gr.Dropdown(status_choices, value="", label="法律效力",
+                                                 info="只筛选法律，其他文件不受影响", elem_id="status-filter")
+                            gr.Markdown("**示例问题**（点击即问）")
+                            example_buttons = [(gr.Button(f"{label}：{q}", size="sm", elem_id=eid,
+                                                          elem_classes="npc-example"), q) for eid, label, q in EXAMPLES]
+                            gr.HTML(f'<p class="npc-tip">{FOLLOW_UP_TIP}</p>', elem_id="follow-up-tip")
+                    with gr.Column(scale=3, min_width=420, elem_id="chat-column"):
+                        # no height: the chat grows with its answers and the page is the one scroll (CSS in web/render.py)
                         chat = gr.Chatbot(
-                            label="问答", show_label=False, elem_id="chat", height="calc(100vh - 360px)", min_height=420, buttons=[], latex_delimiters=[],
-                            sanitize_html=True, render_markdown=True, autoscroll=True, group_consecutive_messages=False,
-                            placeholder="<div style='text-align:center;opacity:.7'>在下方输入问题，或点击左侧示例。"
-                                        "回答中的编号对应下方“参考依据”，点开可核对原文。</div>",
+                            label="问答", show_label=False, elem_id="chat", height=None, buttons=[], latex_delimiters=[],
+                            sanitize_html=True, render_markdown=True, autoscroll=False, group_consecutive_messages=False,
+                            placeholder=f"<div class='npc-placeholder'>{CHAT_PLACEHOLDER}</div>",
                         )
-                        with gr.Row(equal_height=True):
+                        with gr.Row(equal_height=True, elem_id="composer"):
                             question = gr.Textbox(show_label=False, placeholder="请输入问题，例如：监督法第十条规定了什么？（回车提问）",
                                                   lines=1, max_lines=6, scale=6, elem_id="question", autofocus=True)
                             ask = gr.Button("提问", variant="primary", scale=1, min_width=90, elem_id="ask")
-                        with gr.Row():
-                            copy = gr.Button("复制回答（含参考依据）", size="sm", elem_id="copy")
+                        with gr.Row(elem_id="actions"):
+                            copy = gr.Button("复制回答", size="sm", elem_id="copy")
                             up = gr.Button("有用", size="sm", elem_id="thumbs-up")
                             down = gr.Button("没用", size="sm", elem_id="thumbs-down")
                             clear = gr.Button("新对话", size="sm", elem_id="clear")
-                        comment = gr.Textbox(show_label=False, lines=1, max_lines=3, elem_id="feedback-comment",
-                                             placeholder="可选：写下对最新回答的意见（如答非所问、缺少哪部法规），再点“有用”或“没用”")
                         fb_status = gr.Markdown("", elem_id="feedback-status")
+                        # the comment opens once 有用/没用 is pressed (that press already records the rating)
+                        with gr.Row(equal_height=True, elem_id="feedback-row"):
+                            comment = gr.Textbox(show_label=False, lines=1, max_lines=3, scale=6, elem_id="feedback-comment",
+                                                 placeholder="可选：补充意见（如答非所问、缺少哪部法规）", visible=False)
+                            send = gr.Button("提交意见", size="sm", scale=1, min_width=90, elem_id="feedback-send",
+                                             visible=False)
+                        rating = gr.State("")
                         copy_text = gr.Textbox(visible=False, elem_id="copy-text")
 
             quiz = build_quiz_tab(engine, gate=login_gate(console, "出题") if gate else None, gate_inputs=[admin_token])
@@ -146,17 +213,48 @@ def build_demo(engine, feedback_path: str | Path | None = None, logs_dir: str | 
         ask.click(on_ask, ask_inputs, ask_outputs, api_name="ask", show_progress="hidden")
         question.submit(on_ask, ask_inputs, ask_outputs, api_visibility="private", show_progress="hidden")
         for btn, q in example_buttons:
-            btn.click(lambda q=q: q, None, question, queue=False, api_visibility="private").then(
+            btn.click(lambda q=q: q, None, question, queue=False, api_visibility="private", js=FOLD_ON_PHONE_JS).then(
                 on_ask, ask_inputs, ask_outputs, api_visibility="private", show_progress="hidden")
         copy.click(None, copy_text, None, js=COPY_JS, api_visibility="private")
-        up.click(lambda c, sess: app.feedback("up", c, sess), [comment, session], [fb_status, comment],
+
+        # The comment box (comment + send) opens once 有用/没用 has recorded a rating; ``rating`` holds that rating
+        # while the box is open and "" while it is closed. It is only ever hidden when open: Gradio 6.17 did not
+        # show again a component that an update had hidden while it was already hidden.
+        skip3 = (gr.skip(), gr.skip(), gr.skip())
+
+        def close_box(value):
+            return (gr.Textbox(value="", visible=False), gr.Button(visible=False), "") if value else skip3
+
+        def rate(value, c, sess):  # records the rating at once, then offers the comment box
+            msg, box = app.feedback(value, c, sess)
+            if not msg.startswith("已记录"):  # ChatApp.feedback's success texts; else no answer yet / not saved
+                return msg, *skip3
+            return msg + FEEDBACK_MORE, gr.Textbox(value=box, visible=True), gr.Button(visible=True), value
+
+        def send_comment(value, c, sess):  # the comment, with the rating just given, as one more record
+            if not value:
+                return "请先点“有用”或“没用”。", *skip3
+            if not (c or "").strip():
+                return "请先写下意见，再点“提交意见”。", *skip3
+            msg, _ = app.feedback(value, c, sess)
+            if not msg.startswith("已记录"):
+                return msg, *skip3
+            return "已收到您的意见，谢谢！", *close_box(value)
+
+        box_outputs = [comment, send, rating]
+        for trigger in [ask.click, question.submit] + [btn.click for btn, _ in example_buttons]:
+            # a new question closes the box: a comment (and its rating) belongs to the answer it was opened for
+            trigger(close_box, rating, box_outputs, queue=False, api_visibility="private")
+        up.click(lambda c, sess: rate("up", c, sess), [comment, session], [fb_status, *box_outputs],
                  api_visibility="private")
-        down.click(lambda c, sess: app.feedback("down", c, sess), [comment, session], [fb_status, comment],
+        down.click(lambda c, sess: rate("down", c, sess), [comment, session], [fb_status, *box_outputs],
                    api_visibility="private")
-        chat.clear(lambda: app.clear()[1:], None, [session, question, copy_text, fb_status], queue=False,
-                   api_visibility="private")
-        clear.click(app.clear, None, [chat, session, question, copy_text, fb_status], queue=False,
-                    api_visibility="private")
+        send.click(send_comment, [rating, comment, session], [fb_status, *box_outputs], api_visibility="private")
+        comment.submit(send_comment, [rating, comment, session], [fb_status, *box_outputs], api_visibility="private")
+        chat.clear(lambda value: (*app.clear()[1:], *close_box(value)), rating,
+                   [session, question, copy_text, fb_status, *box_outputs], queue=False, api_visibility="private")
+        clear.click(lambda value: (*app.clear(), *close_box(value)), rating,
+                    [chat, session, question, copy_text, fb_status, *box_outputs], queue=False, api_visibility="private")
 
         def on_load():  # pick up a sync made since start (console, `make ingest`)
             try:
@@ -168,6 +266,7 @@ def build_demo(engine, feedback_path: str | Path | None = None, logs_dir: str | 
             return app.header_html(fresh), gr.Dropdown(choices=choices)
 
         demo.load(on_load, None, [header, region], api_visibility="private", show_progress="hidden")
+        demo.load(None, None, None, js=LAYOUT_JS)  # panel open on wide screens; new answers scrolled into view
 
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_MAX)
     demo.chat_app = app  # the handlers, for tests and tools

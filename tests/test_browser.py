@@ -59,7 +59,7 @@ def test_answer_sources_highlight_copy_and_screenshot(page, server):
         assert re.search(r"《.+》第.+条", summary) and "现行有效" in summary
     # screenshot of the answered question (look at it!)
     page.set_viewport_size({"width": 1400, "height": 1200})  # the chat grows with the window: all fits
-    page.evaluate("document.querySelector('#chat [role=log]').scrollTop = 0")
+    page.evaluate("window.scrollTo(0, 0)")  # the page is the chat's one scroll: from the header down
     time.sleep(0.3)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "chat.png"))
@@ -70,11 +70,14 @@ def test_answer_sources_highlight_copy_and_screenshot(page, server):
     page.wait_for_function("document.querySelector('#copy').innerText.includes('已复制')")
     clip = page.evaluate("navigator.clipboard.readText()")
     assert "参考依据：" in clip and "[1]" in clip and "<" not in clip
-    # feedback
-    page.fill("#feedback-comment textarea", "清楚")
+    # feedback: the rating is recorded at once, then the comment box opens for an optional comment
     page.click("#thumbs-up")
     page.wait_for_function("document.querySelector('#feedback-status').innerText.includes('已记录')")
     assert '"rating": "up"' in server["feedback"].read_text(encoding="utf-8")
+    page.fill("#feedback-comment textarea", "清楚")
+    page.click("#feedback-send")
+    page.wait_for_function("document.querySelector('#feedback-status').innerText.includes('已收到您的意见')")
+    assert '"comment": "清楚"' in server["feedback"].read_text(encoding="utf-8")
     # Chinese is drawn with a CJK system font (not tofu boxes): ask Chromium which fonts it used
     cdp = page.context.new_cdp_session(page)
     cdp.send("DOM.enable")

@@ -244,6 +244,55 @@ def plain_text(ans: Answer) -> str:
     return "\n".join(lines)
 
 
+# The chat's layout at every width: the page is the one scroll (the chat grows with its answers instead of
+# scrolling inside a box), the question box stays at the bottom of the viewport, and at ≤ 480 px (phones)
+# the filter panel folds above the chat, touch targets are ≥ 44 px and answer text is 16 px.
+# Gradio prefixes custom rules with its app container, and rules inside @media only get the prefixed copy:
+# the page's outer containers are therefore styled by top-level rules only.
+LAYOUT_CSS = """
+.gradio-container { overflow-x: clip !important; overflow-y: visible !important; }
+#chat { height: auto !important; max-height: none !important; overflow: visible !important; }
+#chat .bubble-wrap { height: auto !important; overflow: visible !important; }
+#chat > .wrapper { min-height: max(220px, calc(100vh - 420px)); }
+#composer { position: sticky; bottom: 0; z-index: 20; background: var(--body-background-fill);
+  padding: 6px 0; margin: -6px 0; }
+#actions { gap: 8px; }
+#feedback-status:empty, #feedback-status:has(> :empty) { display: none; }
+@media (min-width: 481px) and (min-height: 760px) {
+  #sidebar { position: sticky; top: 8px; align-self: flex-start; }
+}
+@media (max-width: 480px) {
+  #header, #main-tabs { margin-left: -22px !important; margin-right: -22px !important;
+    width: calc(100% + 44px) !important; max-width: none !important; }
+  #header h1 { font-size: 1.3rem; }
+  #header .npc-summary { font-size: 0.8rem; line-height: 1.45; }
+  #main-tabs button[role=tab] { min-height: 44px; font-size: 16px; }
+  #chat-area { flex-direction: column; gap: 8px; }
+  #chat > .wrapper { min-height: max(200px, calc(100vh - 480px)); }  /* first screen: box and buttons in view */
+  #sidebar, #chat-column { min-width: 100% !important; flex: 1 1 auto !important; }
+  #filters { padding: 0 12px !important; }
+  #filters .label-wrap { min-height: 44px; font-size: 16px; font-weight: 600; display: flex; align-items: center;
+    margin: 0 !important; }
+  #kind-filter label, #region-filter input, #status-filter input, .npc-example { min-height: 44px; }
+  .npc-example { white-space: normal; text-align: left; justify-content: flex-start; font-size: 15px; }
+  #chat .message-row { margin-left: 6px !important; margin-right: 6px !important; max-width: 100% !important; }
+  #chat .message-row .message { max-width: 100% !important; }
+  #chat .npc-msg, #chat .npc-q { font-size: 16px; line-height: 1.7; }
+  #chat .npc-msg .npc-meta, #chat .npc-msg .npc-note { font-size: 14px; }
+  #chat details.npc-src > summary { min-height: 44px; padding: 0.55em 0.6em; }
+  #chat .npc-refusal, #chat .npc-caution { padding: 0.7em 0.8em; }
+  #chat .npc-refusal-head, #chat .npc-caution-head { font-size: 17px; }
+  #question textarea { font-size: 16px; min-height: 3.6em; }  /* the placeholder's two lines */
+  #feedback-comment textarea { font-size: 16px; min-height: 3.6em; }
+  #ask, #feedback-send { min-height: 44px; min-width: 64px !important; }
+  #chat .icon-button-wrapper { display: none; }  /* Gradio's small clear icon: 新对话 below does the same */
+  #actions { flex-wrap: nowrap !important; gap: 6px; }
+  #actions > button { flex: 1 1 0 !important; min-width: 0 !important; min-height: 52px; padding: 4px 2px;
+    flex-direction: column; font-size: 14px; line-height: 1.2; }
+  #actions > button::before { margin: 0 0 3px 0; width: 1.3em; height: 1.3em; }
+}
+"""
+
 CSS = """
 #header h1 { margin: 0 0 4px 0; font-size: 1.6rem; color: #8b1a1a; letter-spacing: 0.05em; }
 #header .npc-summary { color: var(--body-text-color-subdued); font-size: 0.95rem; margin: 0; }
@@ -304,4 +353,5 @@ CSS = """
 .dark #chat .npc-caution { background: #16253d; color: #c7d8f3; }
 .dark #chat .npc-caution-head { color: #c7d8f3; }
 .dark #chat .npc-passage mark { background: #8a6d00; }
-"""
+#chat .npc-placeholder { text-align: center; opacity: 0.7; }
+""" + LAYOUT_CSS
