@@ -107,6 +107,7 @@ class QuestionBank:
         self.entries = entries
         self.targets = targets  # the chunk each entry votes for
         self.vectors = vectors  # (n, dim) float32, unit length
+        self.covered = frozenset(c.id for c in targets)  # chunks some bank question votes for
         self._bm25 = None
 
     def __len__(self) -> int:

@@ -92,10 +92,17 @@ class Signals:
 
 
 def signals(question: str, law_titles: list[str], ranked: list, lists: dict, coverage: float,
-            vocabulary) -> Signals:
-    """Signals from the fused ranking and the per-retriever lists (``keyword``, ``dense``, ``bank``)."""
+            vocabulary, covered: frozenset = frozenset()) -> Signals:
+    """Signals from the fused ranking and the per-retriever lists (``keyword``, ``dense``, ``bank``).
+    ``covered``: ids of the chunks the question bank has questions for."""
     dense = [s for _, s in lists.get("dense", [])]
     bank = [s for _, s in lists.get("bank", [])]
+    if bank and ranked and ranked[0][0].id not in covered:
+        # the answer comes from a chunk without bank questions (a law outside the bundled bank, an
+        # upload): its own closeness stands in for the bank's, as its rank does in the fusion
+        own = next((s for c, s in lists.get("dense", []) if c.id == ranked[0][0].id), None)
+        if own is not None and own > bank[0]:
+            bank = [own] + bank[1:]
     kw = [s for _, s in lists.get("keyword", [])]
     words = content_words(question)
     known = sum(len(w) for w in words if w in vocabulary) / (sum(len(w) for w in words) or 1)

@@ -151,28 +151,49 @@ class FusionRetriever(_Base):
         returned, never kept on ``self``, so that concurrent questions never read each other's lists."""
         exact = self.article.search(q, filters, n)
         lists: list[tuple[float, list]] = []
-        if mode in ("hybrid", "bm25"):
-            lists.append((1.0, self.keyword.search(q, filters, n)))
-            if self.bank is not None and self.bank_keyword_weight and len(self.bank):
-                lists.append((self.bank_keyword_weight, self.bank.keyword_hits(q.keyword_text, filters.accepts, n)))
+        keyword_hits: list[tuple[Chunk, float]] = []
+        dense_hits: list[tuple[Chunk, float]] = []
         bank_hits: list[tuple[Chunk, float]] = []
+        use_bank = self.bank is not None and len(self.bank) > 0
+        if mode in ("hybrid", "bm25"):
+            keyword_hits = self.keyword.search(q, filters, n)
+            lists.append((1.0, _ranks(keyword_hits)))
+            if use_bank and self.bank_keyword_weight:
+                hits = self.bank.keyword_hits(q.keyword_text, filters.accepts, n)
+                lists.append((self.bank_keyword_weight, _bank_ranks(hits, keyword_hits, self.bank.covered)))
         if mode in ("hybrid", "dense"):
             vector = self.dense.embedder.embed_query(q.dense_text)  # one query embedding for both lists
             dense_hits = self.dense.search(q, filters, n, vector=vector)
-            if self.bank is not None and len(self.bank):
+            lists.append((self.dense_weight, _ranks(dense_hits)))
+            if use_bank and self.bank_weight:
                 bank_hits = self.bank.dense_hits(vector, filters.accepts, n)
-                lists.append((self.bank_weight, bank_hits))
-            lists.append((self.dense_weight, dense_hits))
+                lists.append((self.bank_weight, _bank_ranks(bank_hits, dense_hits, self.bank.covered)))
         fused: dict[str, float] = {}
         chunk_of: dict[str, Chunk] = {}
-        for weight, hits in lists:
-            for rank, (c, _s) in enumerate(hits):
+        for weight, ranks in lists:
+            for c, rank in ranks:
                 fused[c.id] = fused.get(c.id, 0.0) + weight / (self.rrf_k + rank + 1)
                 chunk_of[c.id] = c
-        by_retriever = {"keyword": lists[0][1] if mode != "dense" else [],
-                        "dense": lists[-1][1] if mode != "bm25" else [], "bank": bank_hits}
+        by_retriever = {"keyword": keyword_hits, "dense": dense_hits, "bank": bank_hits}
         ranked = sorted(fused.items(), key=lambda kv: -kv[1])
         out = [(c, 1.0) for c, _ in exact]
         seen = {c.id for c, _ in exact}
         out += [(chunk_of[i], s) for i, s in ranked if i not in seen]
         return out[:n], by_retriever
+
+
+def _ranks(hits: list[tuple[Chunk, float]]) -> list[tuple[Chunk, int]]:
+    return [(c, r) for r, (c, _) in enumerate(hits)]
+
+
+def _bank_ranks(bank_hits: list[tuple[Chunk, float]], base_hits: list[tuple[Chunk, float]],
+                covered: frozenset[str]) -> list[tuple[Chunk, int]]:
+    """A bank list's ranks, with every chunk that has no bank question standing in at its rank in
+    ``base_hits`` (the same modality searched over the chunks themselves).
+
+    Without the stand-ins only bank-covered chunks would get the bank's votes: an uploaded report or a
+    law outside the bundled bank would lose to a covered chunk it beats on both BM25 and dense."""
+    out = _ranks(bank_hits)
+    out += [(c, r) for r, (c, _) in enumerate(base_hits) if c.id not in covered]
+    return out
+
