@@ -169,7 +169,8 @@ def build_demo(engine, feedback_path: str | Path | None = None, logs_dir: str | 
 
         demo.load(on_load, None, [header, region], api_visibility="private", show_progress="hidden")
 
-    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_MAX)
+    # api_open=False: /gradio_api/run/<name> may not bypass the queue (and its concurrency limits).
+    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_MAX, api_open=False)
     demo.chat_app = app  # the handlers, for tests and tools
     demo.admin_console = console
     # Gradio's upload route is open to every visitor (files land in its temp cache, never in the corpus):
@@ -194,6 +195,10 @@ def _bind_launch_defaults(demo) -> None:
         kwargs.setdefault("footer_links", ["api"])
         if getattr(demo, "max_upload", None):
             kwargs.setdefault("max_file_size", demo.max_upload)
+        from web.security import launch_kwargs  # security headers, route guards, cookie (web/security.py)
+
+        for key, value in launch_kwargs(demo, None).items():
+            kwargs.setdefault(key, value)
         return original(*args, **kwargs)
 
     demo.launch = launch
