@@ -76,16 +76,16 @@ def build_demo(engine, feedback_path: str | Path | None = None, logs_dir: str | 
     import gradio as gr
 
     from quiz.ui import build_quiz_tab
-    from web.admin import AdminConsole, build_admin_tab, gated_respond, login_gate
+    from web.admin import AdminConsole, build_admin_tab, client_ip, gated_respond, login_gate
     from web.chat import KIND_CHOICES, ChatApp, new_session
 
     settings = settings or engine.settings
     app = ChatApp(engine, feedback_path=feedback_path or settings.feedback_path, logs_dir=logs_dir or settings.logs_dir)
     console = console or AdminConsole(engine, settings, feedback_path=app.feedback_path)
     gate = bool(settings.chat_requires_login)
-    s = app.summary()
+    s = {} if gate else app.summary()  # with the login gate, nothing about the corpus before login (#17)
     region_choices = [("全部地区", "")] + [(r, r) for r in s.get("regions", [])]
-    status_choices = [("不限", "")] + [(st, st) for st in s.get("statuses", [])]
+    status_choices = [("不限", "")] + [(st, st) for st in (s or app.summary()).get("statuses", [])]  # generic words
 
     with gr.Blocks(title="人大工作问答助手", analytics_enabled=False) as demo:
         session = gr.State(new_session())
@@ -136,7 +136,7 @@ def build_demo(engine, feedback_path: str | Path | None = None, logs_dir: str | 
             if gate and isinstance(quiz_tab, gr.Tab):  # a simple gate: hidden until login
                 quiz_tab.visible = False
             gated = [chat_area] + ([quiz_tab] if isinstance(quiz_tab, gr.Tab) else []) if gate else []
-            build_admin_tab(console, admin_token, header=header, header_fn=lambda: app.header_html(app.summary()),
+            admin_tab = build_admin_tab(console, admin_token, header=header, header_fn=lambda: app.header_html(app.summary()),
                             gated=gated, ungated=[gate_note] if gate else [])
 
         on_ask = gated_respond(console, app, gate)
@@ -158,7 +158,9 @@ def build_demo(engine, feedback_path: str | Path | None = None, logs_dir: str | 
         clear.click(app.clear, None, [chat, session, question, copy_text, fb_status], queue=False,
                     api_visibility="private")
 
-        def on_load():  # pick up a sync made since start (console, `make ingest`)
+        def on_load(token, request: gr.Request):  # pick up a sync made since start (console, `make ingest`)
+            if gate and not console.is_logged_in(token, client_ip(request)):
+                return gr.skip(), gr.skip()  # the corpus is shown only after login (#17)
             try:
                 engine.refresh()
                 fresh = app.summary()
@@ -167,7 +169,9 @@ def build_demo(engine, feedback_path: str | Path | None = None, logs_dir: str | 
             choices = [("全部地区", "")] + [(r, r) for r in fresh.get("regions", [])]
             return app.header_html(fresh), gr.Dropdown(choices=choices)
 
-        demo.load(on_load, None, [header, region], api_visibility="private", show_progress="hidden")
+        demo.load(on_load, [admin_token], [header, region], api_visibility="private", show_progress="hidden")
+        for e in admin_tab.login_events if gate else []:
+            e.then(on_load, [admin_token], [header, region], api_visibility="private", show_progress="hidden")
 
     # api_open=False: /gradio_api/run/<name> may not bypass the queue (and its concurrency limits).
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_MAX, api_open=False)

@@ -152,7 +152,8 @@ def build_quiz_tab(engine, out_dir: str | Path | None = None, gate: Callable[[An
         gr.Markdown("从已索引的法律条文和地方实践报告中自动出题（单选、多选、判断、填空），每题附答案、解析和出处。"
                     "同一随机种子得到相同试题。", elem_id="quiz-intro")
         with gr.Row():
-            sources = gr.Dropdown(choices=choices(), multiselect=True, label="出题来源（法律 / 报告）",
+            # behind the login gate the titles are listed only to a logged-in user (on focus), never in /config
+            sources = gr.Dropdown(choices=[] if gate is not None else choices(), multiselect=True, label="出题来源（法律 / 报告）",
                                   elem_id="quiz-sources", scale=3)
             source_text = gr.Textbox(label="或输入来源", placeholder="监督法:第二章 / 代表法:第10-20条 / 平利 / query:代表建议",
                                      elem_id="quiz-source-text", scale=2)
@@ -178,6 +179,12 @@ def build_quiz_tab(engine, out_dir: str | Path | None = None, gate: Callable[[An
                 return generate(selected, text, n_single, n_multi, n_judge, n_blank, seed_value)
 
             inputs += list(gate_inputs or [])
+
+            def fill_choices(token, request: gr.Request):
+                return gr.skip() if gate(token, request) else gr.Dropdown(choices=choices())
+
+            sources.focus(fill_choices, list(gate_inputs or []), sources, api_visibility="private",
+                          show_progress="hidden")
         button.click(handler, inputs=inputs, outputs=[preview, report, files, *downloads.values()],
                      api_name="quiz_generate")
     return QuizTab(sources, source_text, counts, seed, button, preview, report, files, downloads, generate, choices)

@@ -706,6 +706,7 @@ class AdminTab:
     console: AdminConsole
     token: Any
     components: dict[str, Any] = field(default_factory=dict)
+    login_events: list = field(default_factory=list)  # the login click/submit events (for .then)
 
 
 def login_gate(console: AdminConsole, what: str) -> Callable[[str | None, Any], str]:
@@ -934,6 +935,7 @@ def build_admin_tab(console: AdminConsole, token, header=None, header_fn: Callab
     load_out = [docs_state, docs, doc_count, lawver, *auth_out]
     for e in (ev, ev2):
         e.then(load_docs, [token, search, kind_filter], load_out, api_visibility="private")
+    tab.login_events = [ev, ev2]  # so the page can show what a login unlocks (app.build_demo)
     refresh_btn.click(load_docs, [token, search, kind_filter], load_out, api_visibility="private")
 
     @guard(2)

@@ -30,6 +30,7 @@ ALL_KINDS = [k for _, k in KIND_CHOICES]
 EMPTY_MESSAGE = "请先输入问题，例如：“监督法第十条规定了什么？”"
 STORE_MESSAGE = "索引暂时不可用，请稍后再试；如果一直如此，请联系管理员检查索引（make ingest）。"
 ERROR_MESSAGE = "系统处理这个问题时出错了，请稍后再试或换个问法。已记录错误（编号 {id}），可告知管理员。"
+GATED_HEADER_HTML = '<h1>人大工作问答助手</h1><p class="npc-summary">登录后显示资料库概况。</p>'
 NO_ANSWER_YET = "请先提问，得到回答后再评价。"
 ALREADY_RATED = "这条回答已经评价过了，谢谢！如需补充意见，请在提出新问题后再评价。"
 FEEDBACK_BUSY = "评价提交过于频繁，请稍后再试。"
@@ -123,6 +124,10 @@ class ChatApp:
         return s
 
     def header_html(self, s: dict[str, Any] | None = None) -> str:
+        """The page header with the corpus counts; ``s == {}`` (the chat requires login and nobody has
+        logged in yet) gives a header that tells a stranger nothing about the corpus."""
+        if s is not None and not s:
+            return GATED_HEADER_HTML
         s = s or self.summary()
         law = f"法律 <b>{s.get('law', 0)}</b> 部"
         extra = []
