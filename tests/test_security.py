@@ -353,3 +353,46 @@ def test_settings_never_print_the_hash(env):
                          cwd=REPO, timeout=60)
     assert out.returncode == 0 and env["settings"].admin_password_hash not in out.stdout
     assert "admin_password_hash" in out.stdout
+
+
+# ------------------------------------------------------------------------ 8. readers
+def test_docx_zip_bomb_is_refused(tmp_path):
+    from test_admin import make_docx
+
+    from ingest.readers import DOCX_MAX_UNCOMPRESSED, ReadError, read_file
+
+    good = make_docx(tmp_path / "ok.docx")
+    assert read_file(good).text  # control: a normal .docx reads
+    bomb = tmp_path / "bomb.docx"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            dst.writestr(item, src.read(item.filename))
+        with dst.open("word/media/pad.xml", "w") as fh:  # ~200 MB of zeros packs into ~200 KB
+            chunk = b"\0" * (1024 * 1024)
+            for _ in range(DOCX_MAX_UNCOMPRESSED // len(chunk) + 1):
+                fh.write(chunk)
+    assert bomb.stat().st_size < 2 * 1024 * 1024
+    with pytest.raises(ReadError, match="zip bomb"):
+        read_file(bomb)
+
+
+def test_pdf_page_limit(tmp_path, monkeypatch):
+    from fpdf import FPDF
+
+    from ingest import readers
+
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=12)
+    for i in range(5):
+        pdf.add_page()
+        pdf.multi_cell(0, 8, text=f"Article {i} The standing committee exercises supervision.")
+    path = tmp_path / "five.pdf"
+    pdf.output(str(path))
+    assert readers.read_file(path).text  # control
+    monkeypatch.setattr(readers, "PDF_MAX_PAGES", 4)
+    with pytest.raises(readers.ReadError, match="5 pages"):
+        readers.read_file(path)
+    monkeypatch.setattr(readers, "PDF_MAX_PAGES", 2000)
+    monkeypatch.setattr(readers, "PDF_MAX_SECONDS", -1.0)
+    with pytest.raises(readers.ReadError, match="took over"):
+        readers.read_file(path)
