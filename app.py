@@ -158,7 +158,7 @@ def build_demo(engine, feedback_path: str | Path | None = None, logs_dir: str | 
         clear.click(app.clear, None, [chat, session, question, copy_text, fb_status], queue=False,
                     api_visibility="private")
 
-        def on_load(token, request: gr.Request):  # pick up a sync made since start (console, `make ingest`)
+        def on_load(token, request=None):  # pick up a sync made since start (console, `make ingest`)
             if gate and not console.is_logged_in(token, client_ip(request)):
                 return gr.skip(), gr.skip()  # the corpus is shown only after login (#17)
             try:
@@ -169,6 +169,7 @@ def build_demo(engine, feedback_path: str | Path | None = None, logs_dir: str | 
             choices = [("全部地区", "")] + [(r, r) for r in fresh.get("regions", [])]
             return app.header_html(fresh), gr.Dropdown(choices=choices)
 
+        on_load.__annotations__["request"] = gr.Request  # a real class: `gr` is local here, a string would not resolve
         demo.load(on_load, [admin_token], [header, region], api_visibility="private", show_progress="hidden")
         for e in admin_tab.login_events if gate else []:
             e.then(on_load, [admin_token], [header, region], api_visibility="private", show_progress="hidden")

@@ -396,3 +396,39 @@ def test_pdf_page_limit(tmp_path, monkeypatch):
     monkeypatch.setattr(readers, "PDF_MAX_SECONDS", -1.0)
     with pytest.raises(readers.ReadError, match="took over"):
         readers.read_file(path)
+
+
+# ------------------------------------------------------------------------ the page under the CSP
+@pytest.mark.browser
+@pytest.mark.parametrize("gated", [False, True])
+def test_page_works_under_the_csp(env, gated):
+    """Real Chromium: ask a question, log into 管理 (with the login gate the header's corpus facts
+    appear only after login); no CSP violation is reported and no page error happens."""
+    import browser_support as bs
+
+    demo, url = launch(env, chat_requires_login=gated)
+    try:
+        with bs.chromium() as browser, bs.open_page(browser, url + "/", ready="#admin-tab-button, #main-tabs") as page:
+            problems: list[str] = []
+            page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.reload()
+            page.wait_for_selector("#main-tabs")
+            if gated:
+                assert "登录后显示资料库概况" in page.inner_text("#header")
+            else:
+                assert "三单" in bs.ask(page, "三单工作法有哪些清单？").inner_text()
+            page.get_by_role("tab", name="管理").click()
+            page.fill("#admin-user input", "admin")
+            page.fill("#admin-password input", PASSWORD)
+            page.click("#admin-login-btn")
+            page.wait_for_function("document.querySelector('#admin-doc-count') && "
+                                   "document.querySelector('#admin-doc-count').innerText.includes('共')", timeout=60_000)
+            if gated:
+                page.wait_for_function("document.querySelector('#header').innerText.includes('地方实践报告')",
+                                       timeout=30_000)
+                page.get_by_role("tab", name="问答").click()
+                bs.ask(page, "三单工作法有哪些清单？")
+            assert problems == [], problems
+    finally:
+        demo.close()
