@@ -27,8 +27,10 @@ from pathlib import Path  # noqa: E402
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
-# Answers take ~0.1–1 s of CPU and the engine serializes retrieval; a few workers keep the page
-# responsive while the queue (not a rejection) absorbs bursts: 20 simultaneous users all get answers.
+# Measured on 2 cores (python -m evals.load, 50 clients × 4 questions, #17): an answer costs the
+# server ~30 ms of CPU, so the queue is CPU-bound and 1, 2, 4 or 8 workers all give ~25 answers/s
+# (p95 2.1 / 2.1 / 1.7 / 1.9 s). 4 keeps one slow LLM answer from holding up the others while the
+# queue (not a rejection) absorbs bursts.
 CONCURRENCY = 4
 QUEUE_MAX = 512
 SANS = ["Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "WenQuanYi Micro Hei",

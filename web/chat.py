@@ -45,6 +45,10 @@ MAX_COMMENT_CHARS = 2000
 # Feedback appends to a file: one rating per answer, and at most FEEDBACK_PER_MINUTE appends per minute
 # for the whole app, so nobody can grow the file faster than that.
 FEEDBACK_PER_MINUTE = 120
+# Streamed text is shown at most this often. Every yield makes Gradio post-process the whole chat and
+# send an SSE message; an extractive answer streams dozens of deltas within ~50 ms, so showing each one
+# was most of the web layer's per-answer cost under load (#17). An LLM stream still updates ~6×/s.
+STREAM_EVERY = 0.15
 
 _log_lock = threading.Lock()
 _loggers: dict[str, logging.Logger] = {}
@@ -199,10 +203,15 @@ class ChatApp:
 
         ans: Answer | None = None
         partial = ""
+        shown_at = time.monotonic()
         try:
             for kind, payload in self.engine.ask_stream(q, filters=filters, history=history):
                 if kind == "delta":
                     partial += payload
+                    now = time.monotonic()
+                    if now - shown_at < STREAM_EVERY:  # coalesce: each yield costs a render + an SSE message
+                        continue
+                    shown_at = now
                     chat[-1] = {"role": "assistant", "content": render.render_streaming(partial)}
                     yield list(chat), dict(session), "", copy_text, ""
                 elif kind == "final":
