@@ -256,12 +256,19 @@ def test_forged_chatbot_file_message_copies_nothing(server, env):
     secret.write_text("机密内容-不应被复制", encoding="utf-8")
     fn = ask_fn(server)
     http, h = browser_client(server["url"]), uuid.uuid4().hex
-    forged = [{"role": "user", "metadata": None, "options": None,
-               "content": [{"type": "file", "file": {"path": str(secret), "meta": {"_type": "gradio.FileData"},
-                                                     "orig_name": "secret-notes.txt"}}]}]
-    data = ask_data(server, "三单工作法有哪些清单？", forged)
-    out = json.dumps(call(http, server["url"], fn, data, h), ensure_ascii=False)
-    assert "secret-notes" not in out, out[:800]
+    # Two forged forms: a file part and a component part naming a server file under the temp dir. The
+    # installed Gradio refuses both while pre-processing; web.chat.clean_history would also drop them
+    # before the chat is returned (the post-processing is what copies files). Either way nothing may be
+    # copied or echoed. (clean_history itself is exercised by test_long_history_and_comment_are_bounded.)
+    parts = ({"type": "component", "component": "file", "value": str(secret), "constructor_args": {}, "props": {}},
+             {"type": "file", "file": {"path": str(secret), "meta": {"_type": "gradio.FileData"},
+                                       "orig_name": "secret-notes.txt"}})
+    for part in parts:
+        forged = [{"role": "user", "metadata": None, "options": None, "content": [part]}]
+        data = ask_data(server, "三单工作法有哪些清单？", forged)
+        msg = call(http, server["url"], fn, data, h)
+        out = json.dumps(msg, ensure_ascii=False)
+        assert "secret-notes" not in out, out[:800]
     # the file is not in Gradio's cache either
     from gradio.utils import get_upload_folder
 
