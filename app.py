@@ -27,8 +27,10 @@ from pathlib import Path  # noqa: E402
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
-# Answers take ~0.1–1 s of CPU and the engine serializes retrieval; a few workers keep the page
-# responsive while the queue (not a rejection) absorbs bursts: 20 simultaneous users all get answers.
+# Measured on 2 cores (python -m evals.load, 50 clients × 4 questions, #17): an answer costs the
+# server ~30 ms of CPU, so the queue is CPU-bound and 1, 2, 4 or 8 workers all give ~25 answers/s
+# (p95 2.1 / 2.1 / 1.7 / 1.9 s). 4 keeps one slow LLM answer from holding up the others while the
+# queue (not a rejection) absorbs bursts.
 CONCURRENCY = 4
 QUEUE_MAX = 512
 SANS = ["Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "WenQuanYi Micro Hei",
@@ -135,16 +137,16 @@ def build_demo(engine, feedback_path: str | Path | None = None, logs_dir: str | 
     import gradio as gr
 
     from quiz.ui import build_quiz_tab
-    from web.admin import AdminConsole, build_admin_tab, gated_respond, login_gate
+    from web.admin import AdminConsole, build_admin_tab, client_ip, gated_respond, login_gate
     from web.chat import KIND_CHOICES, ChatApp, new_session
 
     settings = settings or engine.settings
     app = ChatApp(engine, feedback_path=feedback_path or settings.feedback_path, logs_dir=logs_dir or settings.logs_dir)
     console = console or AdminConsole(engine, settings, feedback_path=app.feedback_path)
     gate = bool(settings.chat_requires_login)
-    s = app.summary()
+    s = {} if gate else app.summary()  # with the login gate, nothing about the corpus before login (#17)
     region_choices = [("全部地区", "")] + [(r, r) for r in s.get("regions", [])]
-    status_choices = [("不限", "")] + [(st, st) for st in s.get("statuses", [])]
+    status_choices = [("不限", "")] + [(st, st) for st in (s or app.summary()).get("statuses", [])]  # generic words
 
     with gr.Blocks(title="人大工作问答助手", analytics_enabled=False) as demo:
         session = gr.State(new_session())
@@ -203,7 +205,7 @@ def build_demo(engine, feedback_path: str | Path | None = None, logs_dir: str | 
             if gate and isinstance(quiz_tab, gr.Tab):  # a simple gate: hidden until login
                 quiz_tab.visible = False
             gated = [chat_area] + ([quiz_tab] if isinstance(quiz_tab, gr.Tab) else []) if gate else []
-            build_admin_tab(console, admin_token, header=header, header_fn=lambda: app.header_html(app.summary()),
+            admin_tab = build_admin_tab(console, admin_token, header=header, header_fn=lambda: app.header_html(app.summary()),
                             gated=gated, ungated=[gate_note] if gate else [])
 
         on_ask = gated_respond(console, app, gate)
@@ -256,7 +258,9 @@ def build_demo(engine, feedback_path: str | Path | None = None, logs_dir: str | 
         clear.click(lambda value: (*app.clear(), *close_box(value)), rating,
                     [chat, session, question, copy_text, fb_status, *box_outputs], queue=False, api_visibility="private")
 
-        def on_load():  # pick up a sync made since start (console, `make ingest`)
+        def on_load(token, request=None):  # pick up a sync made since start (console, `make ingest`)
+            if gate and not console.is_logged_in(token, client_ip(request)):
+                return gr.skip(), gr.skip()  # the corpus is shown only after login (#17)
             try:
                 engine.refresh()
                 fresh = app.summary()
@@ -265,10 +269,14 @@ def build_demo(engine, feedback_path: str | Path | None = None, logs_dir: str | 
             choices = [("全部地区", "")] + [(r, r) for r in fresh.get("regions", [])]
             return app.header_html(fresh), gr.Dropdown(choices=choices)
 
-        demo.load(on_load, None, [header, region], api_visibility="private", show_progress="hidden")
+        on_load.__annotations__["request"] = gr.Request  # a real class: `gr` is local here, a string would not resolve
+        demo.load(on_load, [admin_token], [header, region], api_visibility="private", show_progress="hidden")
+        for e in admin_tab.login_events if gate else []:
+            e.then(on_load, [admin_token], [header, region], api_visibility="private", show_progress="hidden")
         demo.load(None, None, None, js=LAYOUT_JS)  # panel open on wide screens; new answers scrolled into view
 
-    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_MAX)
+    # api_open=False: /gradio_api/run/<name> may not bypass the queue (and its concurrency limits).
+    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_MAX, api_open=False)
     demo.chat_app = app  # the handlers, for tests and tools
     demo.admin_console = console
     # Gradio's upload route is open to every visitor (files land in its temp cache, never in the corpus):
@@ -293,6 +301,10 @@ def _bind_launch_defaults(demo) -> None:
         kwargs.setdefault("footer_links", ["api"])
         if getattr(demo, "max_upload", None):
             kwargs.setdefault("max_file_size", demo.max_upload)
+        from web.security import launch_kwargs  # security headers, route guards, cookie (web/security.py)
+
+        for key, value in launch_kwargs(demo, None).items():
+            kwargs.setdefault(key, value)
         return original(*args, **kwargs)
 
     demo.launch = launch

@@ -3,9 +3,11 @@
     python -m evals.load [--url http://127.0.0.1:7860/] [--clients 20] [--questions 5] [--out PATH]
 
 Without ``--url`` it starts ``app.py`` on a free 127.0.0.1 port (over the index of NPCQA_HOME,
-built first if missing), runs the load, and stops the server. Each client is its own
-``gradio_client`` session calling the chat's ``/ask`` endpoint (the same event the 提问 button
-fires); all clients start together. A request counts as an error when it raises, times out, or
+built first if missing), runs the load, and stops the server. Each client is a light page-like
+client (``PageClient``: the page's queue protocol and cookie, not ``gradio_client``, whose own CPU
+cost would dominate on 2 cores) firing the chat's ``ask`` event (the same event the 提问 button
+fires); all clients start together. Every distinct question is first asked once on its own; each
+answer under load must equal that sequential answer (``differs_from_sequential`` must be 0). A request counts as an error when it raises, times out, or
 returns something other than an answer or a refusal. Prints a JSON report (errors must be 0;
 p50/p95 latency in seconds) and writes it to NPCQA_HOME/bench/load.json (or ``--out``).
 Exit status is 1 when there were errors. Nothing is sent anywhere but 127.0.0.1.
@@ -112,10 +114,72 @@ def _message_text(chat) -> str:
     return str(content)
 
 
-def run_load(url: str, clients: int, per_client: int, timeout: float, deadline_s: float) -> dict:
-    from gradio_client import Client
+class PageClient:
+    """One visitor speaking the page's own wire protocol: ``POST /gradio_api/queue/join`` then the
+    ``/gradio_api/queue/data`` event stream, with the page's cookie. Why not ``gradio_client``: it costs
+    ~60 ms of CPU per question on the client side (threads, polling), twice what the server spends on
+    an answer, so on a 2-core machine the load generator measured itself more than the app (#17)."""
 
+    def __init__(self, url: str, fn_index: int, n_inputs: int, timeout: float):
+        import httpx
+
+        self.url, self.fn, self.n_inputs = url.rstrip("/"), fn_index, n_inputs
+        self.http = httpx.Client(timeout=timeout)
+        self.http.get(self.url + "/")  # the page: its cookie, as a browser gets it
+
+    def ask(self, question: str) -> list:
+        import uuid
+
+        session_hash = uuid.uuid4().hex
+        data = [None] * self.n_inputs
+        data[:6] = [question, [], None, [], "", ""]  # question, chat, (session state), kinds, region, status
+        r = self.http.post(self.url + "/gradio_api/queue/join", json={
+            "data": data, "fn_index": self.fn, "session_hash": session_hash, "event_data": None, "trigger_id": None})
+        r.raise_for_status()
+        event_id = r.json()["event_id"]
+        with self.http.stream("GET", self.url + "/gradio_api/queue/data", params={"session_hash": session_hash}) as s:
+            for line in s.iter_lines():
+                if not line.startswith("data:"):
+                    continue
+                msg = json.loads(line[5:])
+                if msg.get("event_id") != event_id or msg.get("msg") != "process_completed":
+                    continue
+                if not msg.get("success", False):
+                    raise RuntimeError(str(msg.get("output", msg))[:300])
+                return msg["output"]["data"][0]
+        raise RuntimeError("the event stream ended without a result")
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def ask_endpoint(url: str) -> tuple[int, int]:
+    """(fn_index, number of inputs) of the chat's ``ask`` event, from the page's /config."""
+    with urllib.request.urlopen(url.rstrip("/") + "/config", timeout=30) as r:
+        config = json.load(r)
+    for dep in config["dependencies"]:
+        if dep.get("api_name") == "ask":
+            return dep["id"], len(dep["inputs"])
+    raise SystemExit("the app has no /ask event")
+
+
+def answer_key(chat) -> str:
+    """The final answer's HTML without per-request ids, to compare with the sequential run."""
+    import re
+
+    return re.sub(r'\b(id|data-[a-z-]*id)="[^"]*"', "", _message_text(chat))
+
+
+def run_load(url: str, clients: int, per_client: int, timeout: float, deadline_s: float) -> dict:
     qs = questions(clients * per_client)
+    fn, n_inputs = ask_endpoint(url)
+    # the reference: each distinct question once, one at a time (answers must not depend on the load)
+    reference: dict[str, str] = {}
+    ref_client = PageClient(url, fn, n_inputs, timeout)
+    for q in dict.fromkeys(qs):
+        reference[q] = answer_key(ref_client.ask(q))
+    ref_client.close()
+    mismatches: list[str] = []
     latencies: list[float] = []
     errors: list[dict] = []
     outcomes = {"answered": 0, "refused": 0}
@@ -125,7 +189,7 @@ def run_load(url: str, clients: int, per_client: int, timeout: float, deadline_s
 
     def worker(i: int) -> None:
         try:
-            client = Client(url, verbose=False)
+            client = PageClient(url, fn, n_inputs, timeout)
         except Exception as exc:  # noqa: BLE001
             with lock:
                 errors.extend({"client": i, "question": q, "error": f"connect: {exc}"}
@@ -143,13 +207,14 @@ def run_load(url: str, clients: int, per_client: int, timeout: float, deadline_s
                 continue
             t0 = time.perf_counter()
             try:
-                job = client.submit(q, [], [], "", "", api_name="/ask")
-                chat, _box, _copy, _status = job.result(timeout=timeout)
+                chat = client.ask(q)
                 text = _message_text(chat)
                 dt = time.perf_counter() - t0
                 kind = "answered" if "npc-msg-answer" in text and "npc-src" in text else \
                     "refused" if "npc-msg-refused" in text else None
                 with lock:
+                    if kind and answer_key(chat) != reference.get(q):
+                        mismatches.append(q)
                     if kind:
                         latencies.append(dt)
                         outcomes[kind] += 1
@@ -177,7 +242,8 @@ def run_load(url: str, clients: int, per_client: int, timeout: float, deadline_s
     n = clients * per_client
     return {
         "url": url, "clients": clients, "questions_per_client": per_client, "requests": n,
-        "ok": len(latencies), **outcomes, "errors": len(errors), "error_samples": errors[:10],
+        "ok": len(latencies), **outcomes, "errors": len(errors),
+        "differs_from_sequential": len(mismatches), "differing_samples": sorted(set(mismatches))[:5], "error_samples": errors[:10],
         "latency_s": {"p50": round(percentile(latencies, 50), 3), "p95": round(percentile(latencies, 95), 3),
                       "max": round(max(latencies), 3) if latencies else None,
                       "mean": round(sum(latencies) / len(latencies), 3) if latencies else None},
@@ -228,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(report, ensure_ascii=False, indent=2))
-    return 1 if report["errors"] else 0
+    return 1 if report["errors"] or report.get("differs_from_sequential") else 0
 
 
 if __name__ == "__main__":

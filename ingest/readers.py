@@ -267,9 +267,31 @@ def _read_html(data: bytes) -> tuple[str, str, str]:
     return body, enc, title
 
 
-def _read_docx(data: bytes) -> tuple[str, str]:
+# A .docx is a zip: a few KB can declare gigabytes of XML (a zip bomb). Python's zipfile never inflates
+# an entry past its declared size, so checking the declared sizes before parsing bounds the memory.
+DOCX_MAX_UNCOMPRESSED = 200 * 1024 * 1024  # the whole package; a 500-page report is ~10 MB of XML
+DOCX_MAX_RATIO = 200  # declared / compressed size of one entry (text XML compresses ~5–20×)
+PDF_MAX_PAGES = 2000  # longer "documents" are split by the maintainer anyway
+PDF_MAX_SECONDS = 120.0  # text extraction time for one PDF (checked between pages)
+
+
+def _check_docx_size(path: Path | None, data: bytes) -> None:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        infos = zf.infolist()
+    total = sum(i.file_size for i in infos)
+    if total > DOCX_MAX_UNCOMPRESSED:
+        raise ReadError(path or Path("?"), f"Word file unpacks to {_human(total)}, over the limit of "
+                        f"{_human(DOCX_MAX_UNCOMPRESSED)} (a zip bomb, or a file full of images): save the text only")
+    for i in infos:
+        if i.file_size > 1024 * 1024 and i.file_size > DOCX_MAX_RATIO * max(1, i.compress_size):
+            raise ReadError(path or Path("?"), f"Word file part {i.filename} unpacks {i.file_size // max(1, i.compress_size)}× "
+                            "its packed size (a zip bomb): re-save the document from Word")
+
+
+def _read_docx(data: bytes, path: Path | None = None) -> tuple[str, str]:
     import docx
 
+    _check_docx_size(path, data)
     document = docx.Document(io.BytesIO(data))
     lines: list[str] = []
 
@@ -309,7 +331,17 @@ def _read_pdf(path: Path, data: bytes) -> tuple[str, str]:
     reader = PdfReader(io.BytesIO(data), strict=False)
     if reader.is_encrypted and not reader.decrypt(""):
         raise ReadError(path, "PDF is password-protected; save an unprotected copy and add that instead")
-    pages = [(page.extract_text() or "").replace("\x00", "") for page in reader.pages]
+    n_pages = len(reader.pages)
+    if n_pages > PDF_MAX_PAGES:
+        raise ReadError(path, f"PDF has {n_pages} pages, over the limit of {PDF_MAX_PAGES}: split it into parts")
+    import time
+
+    started, pages = time.monotonic(), []
+    for page in reader.pages:
+        if time.monotonic() - started > PDF_MAX_SECONDS:
+            raise ReadError(path, f"PDF text extraction took over {PDF_MAX_SECONDS:.0f} s (stopped at page "
+                                  f"{len(pages) + 1} of {n_pages}): split it or export it again as a simple text PDF")
+        pages.append((page.extract_text() or "").replace("\x00", ""))
     text = "\n".join(pages)
     if not text.strip():
         raise ReadError(path, f"PDF has no text layer ({len(pages)} page(s), no extractable text): it is probably "
@@ -365,7 +397,7 @@ def read_file(path: Path, max_bytes: int = 50 * 1024 * 1024) -> RawText:
             text, enc, title = _read_html(data)
             raw = RawText(text, "html", enc, title)
         elif suffix == ".docx":
-            text, title = _read_docx(data)
+            text, title = _read_docx(data, path)
             raw = RawText(text, "docx", "", title)
         else:
             text, title = _read_pdf(path, data)

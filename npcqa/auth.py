@@ -25,6 +25,11 @@ N, R, P = 2**14, 8, 1  # ~16 MB, ~50 ms per check: slow for an attacker, instant
 KEY_LEN = 32
 SALT_LEN = 16
 _MAX_N = 2**20
+USER_WIDE = "*"  # address part of the per-user key that counts attempts from every address
+# Free failures per user across all addresses before that user is slowed down everywhere: higher than
+# the per-address budget so one attacker cannot lock the maintainer out at once, low enough that an
+# attacker with many addresses still gets at most ~1 guess per 30 s (the cap) after these.
+USER_FREE = 10
 
 
 def _b64(data: bytes) -> str:
@@ -127,8 +132,9 @@ class LoginThrottle:
     """
 
     def __init__(self, free: int = 2, cap: float = 30.0, forget: float = 900.0,
-                 clock: Callable[[], float] = time.monotonic, max_keys: int = 10_000):
+                 clock: Callable[[], float] = time.monotonic, max_keys: int = 10_000, user_free: int = USER_FREE):
         self.free, self.cap, self.forget, self.clock, self.max_keys = free, cap, forget, clock, max_keys
+        self.user_free = user_free
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
 
@@ -136,9 +142,9 @@ class LoginThrottle:
     def key(user: str, address: str | None) -> str:
         return f"{(user or '').strip().lower()}|{address or '?'}"
 
-    def delay_for(self, failures: int) -> float:
+    def delay_for(self, failures: int, free: int | None = None) -> float:
         """Seconds a key is blocked after its ``failures``-th consecutive failure."""
-        k = failures - self.free
+        k = failures - (self.free if free is None else free)
         return 0.0 if k <= 0 else float(min(self.cap, 2 ** k))
 
     def _prune(self, now: float) -> None:
@@ -174,6 +180,33 @@ class LoginThrottle:
             delay = self.delay_for(e.failures)
             e.blocked_until = now + delay
             return delay
+
+    def _free(self, key: str) -> int:
+        return self.user_free if key.endswith("|" + USER_WIDE) else self.free
+
+    def attempt(self, keys: list[str]) -> float:
+        """Count one login attempt on every key *before* the password is checked, atomically: returns
+        the seconds to wait (> 0: refused, nothing counted) or 0 (go ahead; the attempt is already
+        counted as a failure, ``success`` clears it). Counting first is what makes the throttle hold
+        against parallel attempts: each one sees the ones before it, even while their scrypt runs."""
+        now = self.clock()
+        with self._lock:
+            wait = 0.0
+            for key in keys:
+                e = self._entries.get(key)
+                if e is not None and now - e.last <= self.forget:
+                    wait = max(wait, e.blocked_until - now)
+            if wait > 0:
+                return wait
+            for key in keys:
+                e = self._entries.get(key)
+                if e is None or now - e.last > self.forget:
+                    self._prune(now)
+                    e = self._entries[key] = _Entry()
+                e.failures += 1
+                e.last = now
+                e.blocked_until = now + self.delay_for(e.failures, self._free(key))
+            return 0.0
 
     def success(self, key: str) -> None:
         with self._lock:

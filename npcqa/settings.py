@@ -9,6 +9,7 @@ index, converted models, uploads, feedback and logs. Tests point it at a temp di
 from __future__ import annotations
 
 import functools
+import json
 import os
 import sys
 from pathlib import Path
@@ -89,6 +90,7 @@ class Settings(BaseSettings):
         default=None,
         description="Hash of the console password (`python -m npcqa.passwd` prints one). Unset = console disabled.",
     )
+    allowed_hosts: str = Field(default="", description="Comma-separated host names the web app answers to (the Host header, e.g. `npcqa.example.gov.cn,127.0.0.1`); other hosts get HTTP 400 (DNS rebinding). Empty = any host.")
     chat_requires_login: bool = Field(default=False, description="Require the console login for the chat and the quiz builder too (checked on the server for the web page and its API).")
 
     # ---- derived paths (not settings) -------------------------------------------------
@@ -158,4 +160,7 @@ if __name__ == "__main__":
     elif "--markdown" in sys.argv:
         print(settings_markdown())
     else:
-        print(Settings().model_dump_json(indent=2))
+        shown = Settings().model_dump(mode="json")
+        if shown.get("admin_password_hash"):  # a hash is still something to crack offline: never print it
+            shown["admin_password_hash"] = "**********（已设置）"
+        print(json.dumps(shown, ensure_ascii=False, indent=2))

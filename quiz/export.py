@@ -165,6 +165,17 @@ def parse_text(text: str) -> list[dict]:
 
 
 # ============================================================================ xlsx
+FORMULA_START = ("=", "+", "-", "@")  # what Excel/LibreOffice may read as the start of a formula
+
+
+def _as_text(cell) -> None:
+    """Store corpus text verbatim: openpyxl turns a string that starts with ``=`` into a formula (a
+    document line like ``=HYPERLINK(...)`` would run when the quiz is opened); an explicit string
+    type keeps every value text, whatever it starts with."""
+    if isinstance(cell.value, str) and cell.value.startswith(FORMULA_START):
+        cell.data_type = "s"
+
+
 def write_xlsx(items, path: str | Path) -> Path:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
@@ -186,6 +197,10 @@ def write_xlsx(items, path: str | Path) -> Path:
                    it["explanation"], source_label(it["source"])])
         src_ws.append([n, it["type"], source_label(it["source"]), it["source"].get("chunk_id", ""),
                        it["source"].get("text", "")])
+    for sheet in (ws, src_ws):
+        for row in sheet.iter_rows(min_row=2):
+            for cell in row:
+                _as_text(cell)
     widths = {"A": 8, "B": 60, "C": 22, "D": 22, "E": 22, "F": 22, "G": 22, "H": 22, "I": 10, "J": 60, "K": 36}
     for col, w in widths.items():
         ws.column_dimensions[col].width = w

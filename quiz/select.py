@@ -27,6 +27,12 @@ from npcqa.text import cn_to_int, to_simplified
 from npcqa.types import Chunk
 
 QUERY_TOP = 8
+# Limits on what a visitor may ask for (the web quiz tab is open like the chat). Resolving pieces
+# re-joins neighbours, so its cost grows with pieces × MAX_JOIN; the caps keep one request cheap.
+MAX_SOURCE_CHARS = 1000  # one source string (dozens of titles)
+MAX_SOURCES = 50  # specs in one request
+MAX_QUERY_CHARS = 200  # a query: spec is embedded and searched like a question
+MAX_JOIN = 4  # a title may contain up to 3 commas (re-joined); longer runs are never tried
 _NUM = r"[零〇一二两三四五六七八九十百千\d]+"
 _RANGE = re.compile(rf"^第?\s*({_NUM})\s*条?\s*(?:-|—|–|~|～|至|到)\s*第?\s*({_NUM})\s*条$")
 _ONE_ARTICLE = re.compile(rf"^第?\s*({_NUM})\s*条$")
@@ -129,7 +135,17 @@ class Selection:
 # ---------------------------------------------------------------------------- spec parsing
 def _raw_items(sources: str | list[str] | tuple[str, ...]) -> list[str]:
     items = [sources] if isinstance(sources, str) else list(sources or [])
-    return [s.strip() for s in items if s and s.strip()]
+    if len(items) > MAX_SOURCES:
+        raise QuizError(f"出题来源太多（{len(items)} 个）：一次最多 {MAX_SOURCES} 个。")
+    out = []
+    for s in items:
+        if not isinstance(s, str):
+            raise QuizError("出题来源应为文字，例如 监督法:第二章。")
+        if len(s) > MAX_SOURCE_CHARS:
+            raise QuizError(f"出题来源太长（{len(s)} 字）：每项请控制在 {MAX_SOURCE_CHARS} 字以内。")
+        if s.strip():
+            out.append(s.strip())
+    return out
 
 
 def _is_query(s: str) -> bool:
@@ -141,7 +157,10 @@ def _pieces(raw: str) -> list[tuple[str, str]]:
     if _is_query(raw):
         return [(raw, "")]
     parts = re.split(r"([,，])", raw)
-    return list(zip(parts[0::2], parts[1::2] + [""]))
+    pieces = list(zip(parts[0::2], parts[1::2] + [""]))
+    if sum(1 for p, _ in pieces if p.strip()) > MAX_SOURCES:
+        raise QuizError(f"出题来源太多：一次最多 {MAX_SOURCES} 个（用逗号分隔）。")
+    return pieces
 
 
 def split_specs(sources: str | list[str] | tuple[str, ...]) -> list[str]:
@@ -239,6 +258,8 @@ def _resolve_one(spec: str, corpus: Corpus, query_top: int) -> tuple[list[Chunk]
         text = spec[6:].strip()
         if not text:
             raise QuizError("query: 后面需要写检索内容，例如 query:代表建议办理期限")
+        if len(spec) > MAX_QUERY_CHARS:
+            raise QuizError(f"query: 检索内容太长（{len(spec)} 字）：请控制在 {MAX_QUERY_CHARS} 字以内。")
         _, ranked = corpus.engine.retrieve(text)
         chunks = [c for c, _ in ranked[:query_top]]
         return chunks, {"spec": spec, "kind": "query", "matched": [f"{c.title} {c.locator}" for c in chunks]}
@@ -292,7 +313,7 @@ def _resolve_raw(raw: str, corpus: Corpus, query_top: int) -> list[tuple[list[Ch
         if not parts[i][0].strip():
             i += 1
             continue
-        for j in range(len(parts), i, -1):  # the longest run of re-joined pieces that resolves
+        for j in range(min(len(parts), i + MAX_JOIN), i, -1):  # the longest run (≤ MAX_JOIN) that resolves
             text = "".join(p + (s if k < j - 1 else "") for k, (p, s) in enumerate(parts[i:j], start=i)).strip()
             try:
                 out.append(_resolve_one(text, corpus, query_top))

@@ -26,6 +26,8 @@ from quiz.generate import TYPES, QuizItem, build_quiz
 from quiz.select import Corpus, QuizError
 
 MAX_PER_TYPE = 50
+MAX_SEED = 2**31 - 1  # random.Random takes any int, but a 10**308 "seed" is only a way to burn CPU
+EXPORT_PREFIX = "npcqa-quiz-"  # temp folders of the exports, removed on a schedule (web/cleanup.py)
 DEFAULT_COUNTS = {"单选": 5, "多选": 3, "判断": 5, "填空": 3}
 _ELEM = {"单选": "single", "多选": "multi", "判断": "judge", "填空": "blank"}
 
@@ -105,13 +107,24 @@ def build_quiz_tab(engine, out_dir: str | Path | None = None, gate: Callable[[An
         return (render_html([], error=message), "", None, *([gr.update(value=None, visible=False)] * 4))
 
     def generate(selected, text, n_single, n_multi, n_judge, n_blank, seed):
+        if not isinstance(selected, (list, type(None))) or not isinstance(text, (str, type(None))):
+            return nothing("出题来源格式不对：请在列表中选择，或在文本框中输入。")
         sources = [s for s in (selected or []) if s]
         if text and text.strip():
             sources.append(text.strip())
         try:
             counts = {}
+            try:
+                seed = int(seed or 0)
+            except (TypeError, ValueError, OverflowError):
+                raise QuizError("随机种子应为整数，例如 1。") from None
+            if abs(seed) > MAX_SEED:
+                raise QuizError(f"随机种子应在 ±{MAX_SEED} 之间。")
             for t, n in zip(TYPES, (n_single, n_multi, n_judge, n_blank)):
-                n = int(n or 0)
+                try:
+                    n = int(n or 0)
+                except (TypeError, ValueError, OverflowError):
+                    raise QuizError(f"{t}题数应为 0–{MAX_PER_TYPE} 之间的整数。") from None
                 if n < 0 or n > MAX_PER_TYPE:
                     raise QuizError(f"{t}题数应在 0–{MAX_PER_TYPE} 之间。")
                 counts[t] = n
@@ -128,7 +141,7 @@ def build_quiz_tab(engine, out_dir: str | Path | None = None, gate: Callable[[An
                                 corpus=corpus())
         except QuizError as e:
             return nothing(str(e))
-        base = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="npcqa-quiz-"))
+        base = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix=EXPORT_PREFIX))
         base.mkdir(parents=True, exist_ok=True)
         stem = f"quiz-{time.strftime('%Y%m%d-%H%M%S')}-seed{int(seed or 0)}"
         paths = {fmt: str(write(result.items, base / f"{stem}.{fmt}")) for fmt in ("xlsx", "docx", "txt", "json")}
@@ -139,7 +152,8 @@ def build_quiz_tab(engine, out_dir: str | Path | None = None, gate: Callable[[An
         gr.Markdown("从已索引的法律条文和地方实践报告中自动出题（单选、多选、判断、填空），每题附答案、解析和出处。"
                     "同一随机种子得到相同试题。", elem_id="quiz-intro")
         with gr.Row():
-            sources = gr.Dropdown(choices=choices(), multiselect=True, label="出题来源（法律 / 报告）",
+            # behind the login gate the titles are listed only to a logged-in user (on focus), never in /config
+            sources = gr.Dropdown(choices=[] if gate is not None else choices(), multiselect=True, label="出题来源（法律 / 报告）",
                                   elem_id="quiz-sources", scale=3)
             source_text = gr.Textbox(label="或输入来源", placeholder="监督法:第二章 / 代表法:第10-20条 / 平利 / query:代表建议",
                                      elem_id="quiz-source-text", scale=2)
@@ -165,6 +179,12 @@ def build_quiz_tab(engine, out_dir: str | Path | None = None, gate: Callable[[An
                 return generate(selected, text, n_single, n_multi, n_judge, n_blank, seed_value)
 
             inputs += list(gate_inputs or [])
+
+            def fill_choices(token, request: gr.Request):
+                return gr.skip() if gate(token, request) else gr.Dropdown(choices=choices())
+
+            sources.focus(fill_choices, list(gate_inputs or []), sources, api_visibility="private",
+                          show_progress="hidden")
         button.click(handler, inputs=inputs, outputs=[preview, report, files, *downloads.values()],
                      api_name="quiz_generate")
     return QuizTab(sources, source_text, counts, seed, button, preview, report, files, downloads, generate, choices)

@@ -196,6 +196,9 @@ def test_feedback_jsonl(chat_app):
     status, comment = chat_app.feedback("up", "  很好用  ", session)
     assert "已记录" in status and comment == ""
     status, _ = chat_app.feedback("down", "", session)
+    assert "已经评价过" in status  # one rating per answer (the feedback file cannot be flooded)
+    _, (chat, session, *_rest) = run(chat_app, "监督法第十条规定了什么？", session=session, chat=chat)
+    status, _ = chat_app.feedback("down", "", session)
     recs = read_feedback(chat_app.feedback_path)
     assert [r["rating"] for r in recs] == ["up", "down"]
     r = recs[0]

@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import functools
 import hashlib
+import hmac
 import math
 import re
 import secrets
@@ -43,11 +44,15 @@ from typing import Any, Callable, Iterable
 import gradio as gr
 
 from npcqa import audit
-from npcqa.auth import LoginThrottle, check_login, console_disabled_reason, console_enabled
+from npcqa.auth import USER_WIDE, LoginThrottle, check_login, console_disabled_reason, console_enabled
 from npcqa.types import KIND_LABELS, KINDS
+from web.security import Client, client_of
 
 SESSION_IDLE = 30 * 60  # seconds without any console action before the session ends
 SESSION_MAX = 8 * 3600  # absolute lifetime of a session
+MAX_USER_CHARS = 64  # longer "user names" are cut before they reach the throttle
+MAX_PASSWORD_CHARS = 1024  # scrypt costs the same for any length, but a 50 MB "password" costs memory
+UNKNOWN_USER = "（未知用户）"  # what the audit log records for a failed login with an unknown name
 MAX_PREVIEW_CHARS = 20_000  # cleaned text shown in a preview / detail (the rest is summarized)
 MAX_SHOWN_CHUNKS = 300
 AUDIT_ROWS = 200
@@ -74,9 +79,10 @@ def esc(value: object) -> str:
 
 
 def client_ip(request: Any) -> str:
-    """The TCP peer of a Gradio request (a forwarded-for header is not trusted: it can be forged)."""
-    client = getattr(request, "client", None)
-    return str(getattr(client, "host", "") or "unknown")
+    """The client of a Gradio request: its TCP peer address as the string (a forwarded-for header is
+    not trusted: it can be forged), carrying the hashed HttpOnly browser cookie and the page's session
+    hash (``web.security.Client``) that console sessions are bound to."""
+    return client_of(request)
 
 
 class NotLoggedIn(PermissionError):
@@ -94,6 +100,8 @@ class AdminSession:
     ip: str
     created: float
     last_seen: float
+    browser: str = ""  # sha256 of the browser's HttpOnly cookie at login (web.security)
+    page: str = ""  # the page's Gradio session hash, so closing the page ends the session
 
 
 class SessionStore:
@@ -113,6 +121,8 @@ class SessionStore:
         return now - s.last_seen > self.idle or now - s.created > self.max_age
 
     def create(self, user: str, ip: str) -> str:
+        """A new session for ``user`` at ``ip``; when ``ip`` is a ``web.security.Client`` the session is
+        also bound to its browser cookie and page."""
         token = secrets.token_urlsafe(32)
         now = self.clock()
         with self._lock:
@@ -120,7 +130,8 @@ class SessionStore:
                 del self._sessions[k]
             while len(self._sessions) >= self.max_sessions:  # drop the least recently used
                 del self._sessions[min(self._sessions, key=lambda k: self._sessions[k].last_seen)]
-            self._sessions[self._key(token)] = AdminSession(user, ip, now, now)
+            self._sessions[self._key(token)] = AdminSession(user, str(ip), now, now,
+                                                            getattr(ip, "browser", ""), getattr(ip, "page", ""))
         return token
 
     def get(self, token: str | None, ip: str) -> AdminSession | None:
@@ -135,8 +146,8 @@ class SessionStore:
             if self._expired(s, now):
                 del self._sessions[key]
                 return None
-            if s.ip != ip:
-                return None
+            if s.ip != str(ip) or s.browser != getattr(ip, "browser", ""):
+                return None  # another address, or another browser (a stolen session hash has no cookie)
             s.last_seen = now
             return s
 
@@ -144,6 +155,23 @@ class SessionStore:
         if token:
             with self._lock:
                 self._sessions.pop(self._key(token), None)
+
+    def has_browser(self, browser: str) -> bool:
+        """Whether the browser (hashed cookie) holds a live session — the upload route's check."""
+        if not browser:
+            return False
+        now = self.clock()
+        with self._lock:
+            return any(s.browser == browser and not self._expired(s, now) for s in self._sessions.values())
+
+    def drop_page(self, page: str) -> list[AdminSession]:
+        """End the sessions opened from the page ``page`` (a Gradio session hash): the page was closed
+        or reloaded, and its ``gr.State`` token is gone with it."""
+        if not page:
+            return []
+        with self._lock:
+            keys = [k for k, s in self._sessions.items() if s.page == page]
+            return [self._sessions.pop(k) for k in keys]
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -225,28 +253,45 @@ class AdminConsole:
         return console_disabled_reason(self.settings)
 
     def login(self, user: str | None, password: str | None, ip: str) -> tuple[str, str]:
-        """(token, "") on success, ("", reason) otherwise. Failures are throttled per user + address."""
+        """(token, "") on success, ("", reason) otherwise.
+
+        The attempt is counted *before* the password is checked (``LoginThrottle.attempt``, atomic), so
+        parallel attempts cannot all pass the throttle while the first scrypt runs; it is counted
+        per user + address and per user across all addresses. A web client without the browser cookie
+        (``web.security``) cannot log in: its session could not be bound to a browser."""
         if not self.enabled:
             return "", self.disabled_reason
-        user = (user or "").strip()
-        key = self.throttle.key(user, ip)
-        wait = self.throttle.retry_after(key)
-        if wait > 0:
-            return "", f"登录失败次数过多，请 {math.ceil(wait)} 秒后再试。"
+        user = (user or "").strip()[:MAX_USER_CHARS]
         if not user or not password:
             return "", "请输入用户名和密码。"
+        if len(password) > MAX_PASSWORD_CHARS:
+            return "", f"密码过长（上限 {MAX_PASSWORD_CHARS} 个字符）。"
+        if isinstance(ip, Client) and not ip.browser:
+            return "", "浏览器未保存本站 Cookie，无法登录：请允许本站 Cookie 后刷新页面再试。"
+        keys = [self.throttle.key(user, str(ip)), self.throttle.key(user, USER_WIDE)]
+        wait = self.throttle.attempt(keys)
+        if wait > 0:
+            return "", f"登录失败次数过多，请 {math.ceil(wait)} 秒后再试。"
+        known = hmac.compare_digest(user.encode("utf-8"), self.settings.admin_user.encode("utf-8"))
         if check_login(self.settings, user, password):
-            self.throttle.success(key)
+            for k in keys:
+                self.throttle.success(k)
             token = self.sessions.create(self.settings.admin_user, ip)
             audit.record(self.settings, f"{self.settings.admin_user}@{ip}", "login")
             return token, ""
-        delay = self.throttle.failure(key)
-        audit.record(self.settings, f"{user[:64]}@{ip}", "login_failed",
-                     detail={"failures": self.throttle.failures(key)})
+        delay = self.throttle.retry_after(keys[0])
+        # Only a known user's name is recorded: an unknown "name" is often a password typed in the wrong box.
+        audit.record(self.settings, f"{user if known else UNKNOWN_USER}@{ip}", "login_failed",
+                     detail={"failures": self.throttle.failures(keys[0])})
         msg = "用户名或密码错误。"
         if delay > 0:
             msg += f"连续失败多次：{math.ceil(delay)} 秒内不能再试。"
         return "", msg
+
+    def end_page(self, page: str) -> None:
+        """The page ``page`` was closed or reloaded: end the console sessions it opened."""
+        for s in self.sessions.drop_page(page):
+            audit.record(self.settings, f"{s.user}@{s.ip}", "logout", detail={"reason": "page closed"})
 
     def logout(self, token: str | None, ip: str) -> None:
         s = self.sessions.get(token, ip)
@@ -661,6 +706,7 @@ class AdminTab:
     console: AdminConsole
     token: Any
     components: dict[str, Any] = field(default_factory=dict)
+    login_events: list = field(default_factory=list)  # the login click/submit events (for .then)
 
 
 def login_gate(console: AdminConsole, what: str) -> Callable[[str | None, Any], str]:
@@ -796,7 +842,7 @@ def build_admin_tab(console: AdminConsole, token, header=None, header_fn: Callab
                 with gr.Tab("审计日志", id="admin-audit-tab", elem_id="admin-audit-tab") as audit_tab:
                     with gr.Row(equal_height=True, elem_classes="npc-admin-toolbar"):
                         audit_refresh = gr.Button("刷新", size="sm", scale=0, min_width=90, elem_id="admin-audit-refresh")
-                        gr.HTML(f'<p class="npc-admin-note">最近 {AUDIT_ROWS} 条，最新在前（{esc(console.settings.audit_path)}）。</p>')
+                        gr.HTML(f'<p class="npc-admin-note">最近 {AUDIT_ROWS} 条，最新在前（完整记录在数据目录的 audit.jsonl）。</p>')
                     audit_table = gr.Dataframe(value=frame([], AUDIT_HEADERS), headers=AUDIT_HEADERS,
                                                datatype=["str"] * len(AUDIT_HEADERS), interactive=False, wrap=True,
                                                max_height=460, column_widths=["14%", "16%", "14%", "26%", "30%"],
@@ -868,6 +914,14 @@ def build_admin_tab(console: AdminConsole, token, header=None, header_fn: Callab
 
     logout_btn.click(on_logout, [token], [token, docs, docs_state, detail, *auth_out], api_visibility="private")
 
+    def on_unload(request: gr.Request):  # the page was closed or reloaded: its token in gr.State is gone
+        console.end_page(str(getattr(request, "session_hash", "") or ""))
+
+    from gradio.context import Context
+
+    if Context.root_block is not None:
+        Context.root_block.unload(on_unload)
+
     # ---------------------------------------------------------------- documents
     @guard(4)
     def load_docs(tok, q, k, request: gr.Request):
@@ -881,6 +935,7 @@ def build_admin_tab(console: AdminConsole, token, header=None, header_fn: Callab
     load_out = [docs_state, docs, doc_count, lawver, *auth_out]
     for e in (ev, ev2):
         e.then(load_docs, [token, search, kind_filter], load_out, api_visibility="private")
+    tab.login_events = [ev, ev2]  # so the page can show what a login unlocks (app.build_demo)
     refresh_btn.click(load_docs, [token, search, kind_filter], load_out, api_visibility="private")
 
     @guard(2)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import traceback
 import uuid
 from pathlib import Path
@@ -29,10 +30,47 @@ ALL_KINDS = [k for _, k in KIND_CHOICES]
 EMPTY_MESSAGE = "请先输入问题，例如：“监督法第十条规定了什么？”"
 STORE_MESSAGE = "索引暂时不可用，请稍后再试；如果一直如此，请联系管理员检查索引（make ingest）。"
 ERROR_MESSAGE = "系统处理这个问题时出错了，请稍后再试或换个问法。已记录错误（编号 {id}），可告知管理员。"
+GATED_HEADER_HTML = '<h1>人大工作问答助手</h1><p class="npc-summary">登录后显示资料库概况。</p>'
 NO_ANSWER_YET = "请先提问，得到回答后再评价。"
+ALREADY_RATED = "这条回答已经评价过了，谢谢！如需补充意见，请在提出新问题后再评价。"
+FEEDBACK_BUSY = "评价提交过于频繁，请稍后再试。"
+# The chat history comes back from the browser with every question. Only text messages are kept (a
+# forged file message would make Gradio copy a server file into its cache when the chat is returned),
+# and only the latest MAX_HISTORY_MESSAGES, each at most MAX_MESSAGE_CHARS (a rendered answer with its
+# sources is ~5–30 K characters), so a client cannot make every answer carry megabytes.
+MAX_HISTORY_MESSAGES = 60
+MAX_MESSAGE_CHARS = 60_000
+MAX_FILTER_CHARS = 100  # a region / status value (the dropdowns' choices are short names)
+MAX_COMMENT_CHARS = 2000
+# Feedback appends to a file: one rating per answer, and at most FEEDBACK_PER_MINUTE appends per minute
+# for the whole app, so nobody can grow the file faster than that.
+FEEDBACK_PER_MINUTE = 120
+# Streamed text is shown at most this often. Every yield makes Gradio post-process the whole chat and
+# send an SSE message; an extractive answer streams dozens of deltas within ~50 ms, so showing each one
+# was most of the web layer's per-answer cost under load (#17). An LLM stream still updates ~6×/s.
+STREAM_EVERY = 0.15
 
 _log_lock = threading.Lock()
 _loggers: dict[str, logging.Logger] = {}
+
+
+def clean_history(chat: list | None) -> list[dict[str, str]]:
+    """The browser's chat as plain ``{"role", "content": str}`` messages (see MAX_HISTORY_MESSAGES):
+    anything that is not user/assistant text is dropped, never passed back to Gradio."""
+    out: list[dict[str, str]] = []
+    for m in list(chat or [])[-MAX_HISTORY_MESSAGES:]:
+        if not isinstance(m, dict) or m.get("role") not in ("user", "assistant"):
+            continue
+        content = m.get("content")
+        if isinstance(content, list):  # Gradio 6 normalizes content into parts
+            texts = [p.get("text") for p in content if isinstance(p, dict) and p.get("type") == "text"]
+            if len(texts) != len(content) or not all(isinstance(t, str) for t in texts):
+                continue
+            content = "".join(texts)
+        if not isinstance(content, str) or len(content) > MAX_MESSAGE_CHARS:
+            continue
+        out.append({"role": m["role"], "content": content})
+    return out
 
 
 def new_session() -> dict[str, Any]:
@@ -54,6 +92,27 @@ def error_logger(logs_dir: Path) -> logging.Logger:
         return _loggers[key]
 
 
+class _Budget:
+    """At most ``per_minute`` events in any sliding minute (thread-safe)."""
+
+    def __init__(self, per_minute: int):
+        self.per_minute = per_minute
+        self._times: list[float] = []
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            self._times = [t for t in self._times if now - t < 60]
+            if len(self._times) >= self.per_minute:
+                return False
+            self._times.append(now)
+            return True
+
+
+_feedback_budget = _Budget(FEEDBACK_PER_MINUTE)
+
+
 class ChatApp:
     def __init__(self, engine, feedback_path: str | Path | None = None, logs_dir: str | Path | None = None):
         self.engine = engine
@@ -69,6 +128,10 @@ class ChatApp:
         return s
 
     def header_html(self, s: dict[str, Any] | None = None) -> str:
+        """The page header with the corpus counts; ``s == {}`` (the chat requires login and nobody has
+        logged in yet) gives a header that tells a stranger nothing about the corpus."""
+        if s is not None and not s:
+            return GATED_HEADER_HTML
         s = s or self.summary()
         law = f"法律 <b>{s.get('law', 0)}</b> 部"
         extra = []
@@ -109,7 +172,10 @@ class ChatApp:
                 kinds: list[str] | None = None, region: str | None = None,
                 status: str | None = None) -> Iterator[tuple]:
         """Yields (chat, session, question box, copy text, feedback status)."""
-        chat = list(chat or [])
+        chat = clean_history(chat)
+        region = (region or "")[:MAX_FILTER_CHARS] if isinstance(region, str) else ""
+        status = (status or "")[:MAX_FILTER_CHARS] if isinstance(status, str) else ""
+        kinds = [k for k in (kinds or []) if isinstance(k, str)][:len(ALL_KINDS) + 1] if isinstance(kinds, list) else []
         session = {**new_session(), **(session or {})}
         session["history"] = list(session.get("history") or [])
         q = (question or "").strip()
@@ -137,10 +203,15 @@ class ChatApp:
 
         ans: Answer | None = None
         partial = ""
+        shown_at = time.monotonic()
         try:
             for kind, payload in self.engine.ask_stream(q, filters=filters, history=history):
                 if kind == "delta":
                     partial += payload
+                    now = time.monotonic()
+                    if now - shown_at < STREAM_EVERY:  # coalesce: each yield costs a render + an SSE message
+                        continue
+                    shown_at = now
                     chat[-1] = {"role": "assistant", "content": render.render_streaming(partial)}
                     yield list(chat), dict(session), "", copy_text, ""
                 elif kind == "final":
@@ -183,15 +254,23 @@ class ChatApp:
     def feedback(self, rating: str, comment: str | None, session: dict | None) -> tuple[str, str]:
         """Append 👍 (``up``) / 👎 (``down``) for the latest answer. Returns (status text, comment box value)."""
         last = (session or {}).get("last")
+        comment = comment if isinstance(comment, str) else ""
         if not last:
             return NO_ANSWER_YET, comment or ""
-        rec = {"rating": rating, "comment": (comment or "").strip()[:2000],
-               **{k: v for k, v in last.items() if k != "copy_text"}}
+        if len(comment) > MAX_COMMENT_CHARS:
+            return f"意见太长（{len(comment)} 字）：请精简到 {MAX_COMMENT_CHARS} 字以内。", comment
+        if last.get("rated"):
+            return ALREADY_RATED, comment
+        if not _feedback_budget.take():
+            return FEEDBACK_BUSY, comment
+        rec = {"rating": rating, "comment": comment.strip(),
+               **{k: v for k, v in last.items() if k not in ("copy_text", "rated")}}
         try:
             append_feedback(self.feedback_path, rec)
         except OSError as exc:
             self._log_error(last.get("question", ""), exc)
             return "评价未能保存（写入失败），请稍后再试。", comment or ""
+        last["rated"] = True  # the session dict is server-side state (gr.State): one rating per answer
         return ("已记录您的评价：有用。谢谢！" if rating == "up" else "已记录您的评价：没用。谢谢指出，维护人员会查看。"), ""
 
     def clear(self) -> tuple[list, dict, str, str, str]:
