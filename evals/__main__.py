@@ -131,7 +131,8 @@ def cmd_blind(args) -> int:
         print(engine.relevance_notice, file=sys.stderr)
     out = {"index": "core-laws" if args.core_laws else "all-laws", "embed_model": engine.embedder.fingerprint,
            "relevance_model": engine.relevance_model.provenance.get("time", "conservative"), "sets": {}}
-    for name, path in (("sealed", u.SEALED_SET), ("fit", u.FIT_SET)):
+    for name, path in (("sealed", u.SEALED_SET), ("fit", u.FIT_SET), ("other_sealed", u.OTHER_SEALED_SET),
+                       ("other_fit", u.OTHER_FIT_SET)):
         questions = load_questions(path)
         t = []
         rows = []

@@ -26,6 +26,9 @@ from index.relevance import FEATURES, HIGH, LOW, NONE, RelevanceModel, Signals
 BLIND = EVALS / "blind"
 FIT_SET = BLIND / "fit.jsonl"
 SEALED_SET = BLIND / "sealed.jsonl"
+# Everyday questions on 12 non-core laws (no bank questions): whether the bank pushes uncovered laws down.
+OTHER_FIT_SET = BLIND / "other_fit.jsonl"
+OTHER_SEALED_SET = BLIND / "other_sealed.jsonl"
 SEALED_SHARE = 0.3  # of every category and subtype
 FOLDS = 5
 # The refusal targets of the everyday-wording issue, used to choose the two thresholds.
@@ -257,10 +260,11 @@ def blind_markdown() -> str:
         res = load(name)
         if not res:
             continue
-        for split in ("sealed", "fit"):
+        for split in ("sealed", "fit", "other_sealed", "other_fit"):
             f = res["sets"].get(split)
             if f:
-                tag = "**sealed**" if split == "sealed" else "fit split (in-sample)"
+                tag = {"sealed": "**sealed**", "fit": "fit split (in-sample)",
+                       "other_sealed": "**sealed**, non-core laws", "other_fit": "non-core laws, tuning part"}[split]
                 rows.append(f"| {tag} ({f['answerable']}+{f['unanswerable']}) | {label} | "
                             + " | ".join(str(f.get(k, "-")) for k, _ in cols) + " |")
     fit_res = load("relevance_fit")

@@ -52,7 +52,8 @@ ASKS = {
 HAS = {
     "name": re.compile(r"(同志|主任[\u4e00-\u9fa5]{2,3}[，、。]|[\u4e00-\u9fa5]{1}某|姓名)"),
     "money": re.compile(r"([\d０-９.]+\s*(万|亿)?元|[零一二三四五六七八九十百千万亿两]+元)"),
-    "date": re.compile(r"(\d{4}\s*年\s*\d{1,2}\s*月|\d{1,2}\s*月\s*\d{1,2}\s*日|[一二三四五六七八九十]+月[一二三四五六七八九十]+日)"),
+    # a named day: 2024年3月, 12日, 每月十八日, 星期三, 每周五 (a passage that names a day answers 哪天)
+    "date": re.compile(r"(\d{4}\s*年\s*\d{1,2}\s*月|\d{1,2}\s*[日号]|[一二三四五六七八九十廿]+[日号]|星期[一二三四五六日天]|每周[一二三四五六日])"),
     "contact": re.compile(r"(\d{3,4}-?\d{7,8}|电话：|地址：|@)"),
     "ranking": re.compile(r"(排名|名列|第一名|评为|评选出)"),
 }
