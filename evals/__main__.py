@@ -112,8 +112,9 @@ def cmd_fit_relevance(args) -> int:
 
     settings = _index_settings(args)
     engine = _engine(settings, False)
-    rows = u.collect(engine, load_questions(u.FIT_SET))
-    model, report = u.fit(rows, engine.embedder.fingerprint, [str(u.FIT_SET.relative_to(EVALS.parent))])
+    sets = (u.FIT_SET, u.OTHER_FIT_SET)
+    rows = [r for path in sets for r in u.collect(engine, load_questions(path))]
+    model, report = u.fit(rows, engine.embedder.fingerprint, [str(p.relative_to(EVALS.parent)) for p in sets])
     MODEL_FILE.write_text(json.dumps(model.to_json(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     _write("relevance_fit", {"embed_model": engine.embedder.fingerprint, **report,
                              "low": model.low, "high": model.high, "time": time.strftime("%Y-%m-%d %H:%M")}, None)

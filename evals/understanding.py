@@ -96,7 +96,7 @@ def collect(engine, questions: list[Question]) -> list[Row]:
 # the statute, its near-domain ones many, so word coverage came out negative) and turns against
 # questions worded like the statute.
 SIGNS = {"dense1": 1, "dense_margin": 1, "bank1": 1, "bank_margin": 1, "bm25_norm": 1, "coverage": 1, "agree": 1,
-         "known_words": 1, "law_match": 1, "asks_fact": -1}
+         "known_words": 1, "law_match": 1, "asks_fact": -1}  # top_covered: either sign
 
 
 def _fit_lr(X: np.ndarray, y: np.ndarray):

@@ -75,7 +75,7 @@ def type_gap(question: str, passages: list[str]) -> bool:
 
 # ------------------------------------------------------------------ signals
 FEATURES = ("dense1", "dense_margin", "bank1", "bank_margin", "bm25_norm", "coverage", "agree",
-            "known_words", "law_match", "asks_fact")
+            "known_words", "law_match", "asks_fact", "top_covered")
 
 
 @dataclass
@@ -132,6 +132,9 @@ def signals(question: str, law_titles: list[str], ranked: list, lists: dict, cov
         "known_words": known,
         "law_match": law_match,
         "asks_fact": 1.0 if asked_types(question) else 0.0,
+        # bank questions match a question more closely than passages do: the model needs to know
+        # whether bank1 is a bank match or the passage's own closeness standing in for one
+        "top_covered": 1.0 if ranked and ranked[0][0].id in covered else 0.0,
     }
     return Signals(values, type_gap=type_gap(question, passages))
 

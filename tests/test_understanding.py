@@ -8,7 +8,7 @@ import pytest
 
 from index.bank import BankEntry, QuestionBank, bank_files, read_bank
 from index.everyday import everyday_terms, expand
-from index.relevance import CONSERVATIVE, HIGH, LOW, NONE, RelevanceModel, Signals, asked_types, load_model, type_gap
+from index.relevance import CONSERVATIVE, FEATURES, HIGH, LOW, NONE, RelevanceModel, Signals, asked_types, load_model, type_gap
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,8 @@ def test_type_gap_needs_the_type_to_be_absent():
 
 def test_model_for_another_embedding_falls_back_to_the_conservative_rule(tmp_path):
     path = tmp_path / "m.json"
-    model = RelevanceModel(mean=[0.0] * 10, scale=[1.0] * 10, coef=[1.0] + [0.0] * 9, intercept=0.0, low=0.3,
+    n = len(FEATURES)
+    model = RelevanceModel(mean=[0.0] * n, scale=[1.0] * n, coef=[1.0] + [0.0] * (n - 1), intercept=0.0, low=0.3,
                            high=0.7, provenance={"embed_model": "model-A"})
     path.write_text(json.dumps(model.to_json()), encoding="utf-8")
     same, notice = load_model("model-A", path)
