@@ -43,7 +43,8 @@ def bench_ingest(all_laws: bool, quiet: bool) -> dict:
     base = get_settings()
     tmp = Path(tempfile.mkdtemp(prefix="npcqa-bench-"))
     try:
-        settings = base.model_copy(update={"home": tmp / "home", "model_cache": base.models_dir})
+        # the bundled corpus as before all laws became the default: the 21 core laws + reports (1,329 chunks)
+        settings = base.model_copy(update={"home": tmp / "home", "model_cache": base.models_dir, "core_laws": True})
         embedder = make_backend(settings)  # the bare model: throughput of the encoder, no cache
         texts = corpus_passages(settings)  # exactly what the pipeline embeds
         embedder.embed_passages(texts[:8])  # warm-up
