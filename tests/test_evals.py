@@ -1,9 +1,13 @@
 """Regression gate: answer quality on the committed question sets must not fall below measured floors.
 
-The floors sit a little under what `python -m evals run` measured (README) with the default
-st-onnx-int8 embedding — dev.jsonl: hybrid hit@1 0.742, hit@5 0.907, refusal recall 0.929, 3.1%
-answerable refused; dev2.jsonl: hit@1 0.826, hit@5 0.935, refusal recall 0.929, 2.2% refused.
-A change that loses more than ~3 questions fails here.
+Measured with `python -m evals run` / `python -m evals blind` on the default index (every current law +
+the eval corpus, fp32 `st` embedding, relevance model of index/relevance_model.json), 2026-12-04:
+dev.jsonl hybrid hit@1 0.732, hit@5 0.928, refusal recall 0.786 (11/14), 2.1% answerable refused;
+dev2.jsonl hit@1 0.848, hit@5 0.978, refusal recall 0.643 (9/14), 0 refused; the blind set's sealed split
+hit@5 0.849 (62/73), 2 of 73 answerable refused, refusal recall 0.75 (18/24). With all 352 laws some of
+the dev sets' "unanswerable" questions have an answer somewhere (e.g. a tax threshold), and refusal
+recall there is lower than on the 21-law index of earlier floors. A change that loses more than about
+two questions of a set fails here.
 """
 from __future__ import annotations
 
@@ -11,10 +15,13 @@ import pytest
 
 from evals.harness import DEV2_SET, eval_settings, load_questions, run_config
 
-HIT5_FLOOR = 0.87
-HIT1_FLOOR = 0.66
-REFUSAL_RECALL_FLOOR = 0.85
+HIT5_FLOOR = 0.90
+HIT1_FLOOR = 0.70
+REFUSAL_RECALL_FLOOR = 0.71  # 10/14
 ANSWERABLE_REFUSED_CEILING = 0.05
+SEALED_HIT5_FLOOR = 0.82  # 60/73
+SEALED_REFUSED_CEILING = 0.055  # 4/73
+SEALED_REFUSAL_RECALL_FLOOR = 0.70  # 17/24
 
 
 @pytest.fixture(scope="module")
@@ -23,13 +30,15 @@ def eval_engine(tmp_path_factory):
     from ingest.sync import run_sync
     from npcqa.settings import Settings
 
-    # the 21 core laws: the floors were measured on that index; the all-laws figures come from
-    # `python -m evals run` (README), building 23.6k chunks here would slow every test run
-    base = Settings(home=tmp_path_factory.mktemp("evalhome"), core_laws=True)
+    # the default index, all current laws: the relevance model was fitted on it (its vectors come from
+    # the shipped file, so the build is Chroma writes and BM25, not encoding)
+    base = Settings(home=tmp_path_factory.mktemp("evalhome"))
     settings = eval_settings(base)
     report, _ = run_sync(settings, quiet=True)
     assert not report.errors, report.errors
-    return Engine.from_settings(settings)
+    engine = Engine.from_settings(settings)
+    assert not engine.relevance_model.conservative, engine.relevance_notice
+    return engine
 
 
 def test_dev_set_is_large_and_balanced():
@@ -54,8 +63,19 @@ def test_hybrid_quality_floor(eval_engine):
 def test_second_set_quality_floor(eval_engine):
     qs = load_questions(DEV2_SET)
     res, _ = run_config(eval_engine, qs, "hybrid")
-    assert res["hit@5"] >= 0.89 and res["hit@1"] >= 0.76, res
-    assert res["refusal_recall"] >= 0.85 and res["answerable_refused"] <= 0.07, res
+    assert res["hit@5"] >= 0.93 and res["hit@1"] >= 0.80, res
+    assert res["refusal_recall"] >= 0.57 and res["answerable_refused"] <= 0.05, res  # 8/14
+
+
+def test_sealed_blind_split_quality_floor(eval_engine):
+    """The sealed split of the blind everyday-wording set: nothing was fitted or tuned on it."""
+    from evals.understanding import SEALED_SET, collect, figures, outcomes
+
+    rows = collect(eval_engine, load_questions(SEALED_SET))
+    fig = figures(rows, outcomes(rows, eval_engine.relevance_model))
+    assert fig["hit@5"] >= SEALED_HIT5_FLOOR, fig
+    assert fig["answerable_refused"] <= SEALED_REFUSED_CEILING, fig
+    assert fig["refusal_recall"] >= SEALED_REFUSAL_RECALL_FLOOR, fig
 
 
 def test_second_set_is_disjoint_from_dev():

@@ -203,7 +203,7 @@ class ChatApp:
 
         ans: Answer | None = None
         partial = ""
-        shown_at = time.monotonic()
+        shown_at = float("-inf")  # the first piece is shown at once, later ones at most every STREAM_EVERY
         try:
             for kind, payload in self.engine.ask_stream(q, filters=filters, history=history):
                 if kind == "delta":
@@ -259,18 +259,22 @@ class ChatApp:
             return NO_ANSWER_YET, comment or ""
         if len(comment) > MAX_COMMENT_CHARS:
             return f"意见太长（{len(comment)} 字）：请精简到 {MAX_COMMENT_CHARS} 字以内。", comment
-        if last.get("rated"):
+        # one rating per answer, and one comment after it (the comment box opens once the rating is saved)
+        follow_up = bool(last.get("rated")) and bool(comment.strip()) and not last.get("commented")
+        if last.get("rated") and not follow_up:
             return ALREADY_RATED, comment
         if not _feedback_budget.take():
             return FEEDBACK_BUSY, comment
         rec = {"rating": rating, "comment": comment.strip(),
-               **{k: v for k, v in last.items() if k not in ("copy_text", "rated")}}
+               **{k: v for k, v in last.items() if k not in ("copy_text", "rated", "commented")}}
         try:
             append_feedback(self.feedback_path, rec)
         except OSError as exc:
             self._log_error(last.get("question", ""), exc)
             return "评价未能保存（写入失败），请稍后再试。", comment or ""
         last["rated"] = True  # the session dict is server-side state (gr.State): one rating per answer
+        if follow_up:
+            last["commented"] = True
         return ("已记录您的评价：有用。谢谢！" if rating == "up" else "已记录您的评价：没用。谢谢指出，维护人员会查看。"), ""
 
     def clear(self) -> tuple[list, dict, str, str, str]:
