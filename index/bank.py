@@ -34,9 +34,6 @@ from npcqa.types import Chunk
 log = logging.getLogger(__name__)
 
 BUNDLED_BANK = Path(__file__).with_name("question_bank")
-# Bank questions nearer than this to the query count; below it a bank "hit" is noise. e5 cosines of
-# unrelated Chinese questions sit around 0.80-0.85, paraphrases above 0.88.
-MIN_BANK_COSINE = 0.0
 
 
 @dataclass(frozen=True)
@@ -130,18 +127,7 @@ class QuestionBank:
         # einsum, not BLAS: a gemv this small is 0.3 ms single-threaded, while OpenBLAS's threads take
         # 4-5 ms on a busy 2-core machine (measured; the web app answers several questions at once)
         sims = np.einsum("ij,j->i", self.vectors, np.asarray(vector, dtype=np.float32))
-        order = _top(sims, n)
-        out: list[tuple[Chunk, float]] = []
-        seen: set[str] = set()
-        for i in order:
-            if sims[i] < MIN_BANK_COSINE or len(out) >= n:
-                break
-            c = self.targets[i]
-            if c.id in seen or not accepts(c):
-                continue
-            seen.add(c.id)
-            out.append((c, float(sims[i])))
-        return out
+        return self._votes(sims, accepts, n)
 
     def keyword_hits(self, query_text: str, accepts, n: int) -> list[tuple[Chunk, float]]:
         """Chunks ranked by their best bank question's BM25 score against the question's words."""
@@ -152,17 +138,21 @@ class QuestionBank:
             return []
         bm25 = self._keyword_index()
         scores = np.asarray(bm25.get_scores(toks), dtype=np.float32)
-        order = _top(scores, n)
+        return self._votes(scores, accepts, n, positive_only=True)  # BM25 0: no shared word
+
+    def _votes(self, scores: np.ndarray, accepts, n: int, positive_only: bool = False):
+        """The chunks of the best-scoring bank questions, each chunk once at its best question's score."""
         out: list[tuple[Chunk, float]] = []
         seen: set[str] = set()
-        for i in order:
-            if scores[i] <= 0 or len(out) >= n:
+        for i in _top(scores, n):
+            s = float(scores[i])
+            if (positive_only and s <= 0) or len(out) >= n:
                 break
             c = self.targets[i]
             if c.id in seen or not accepts(c):
                 continue
             seen.add(c.id)
-            out.append((c, float(scores[i])))
+            out.append((c, s))
         return out
 
     def _keyword_index(self):

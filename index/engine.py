@@ -17,7 +17,7 @@ from index.embedding import Embedder, make_embedder
 from index.everyday import expand
 from index.keyword import KeywordIndex, sync_keyword_index
 from index.normalize import Query, alias_tables, normalize
-from index.relevance import CAUTION_TEXT, HIGH, LOW, NONE, RelevanceModel, Signals, load_model, signals
+from index.relevance import CAUTION_TEXT, HIGH, LOW, NONE, load_model, signals
 from index.retrieve import ArticleRetriever, DenseRetriever, Filters, FusionRetriever, KeywordRetriever
 from index.store import ChunkStore
 from npcqa.settings import Settings

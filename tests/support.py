@@ -28,3 +28,32 @@ class FailingAfter:
 
     def embed_query(self, text):
         return self.inner.embed_query(text)
+
+# An opinion with 一、二、三、 sections (three chunks); tests that replace it derive their own v2.
+OPINION_V1 = """青石县人大常委会关于加强代表联络站建设的意见
+
+一、总体要求
+坚持因地制宜、务实管用，不搞形式主义，把代表联络站建成代表履职的重要平台。
+二、主要任务
+联络站每月至少接待选民一次，接待情况登记入册，群众意见分类交办。
+三、保障措施
+县财政每年安排每个联络站经费两万元，专款专用。
+"""
+
+
+def console_env(root, password: str, report: str) -> dict:
+    """A tiny real index (one report) with a console password: the admin and security tests' world."""
+    from conftest import make_corpus
+    from index.engine import Engine
+    from ingest.sync import run_sync
+    from npcqa.auth import hash_password
+    from npcqa.settings import Settings
+
+    corpus = make_corpus(root, [], reports=False, opinion=False)
+    (corpus / "reports" / "sandan.txt").write_text(report, encoding="utf-8")
+    settings = Settings(home=root / "home", corpus_dir=corpus, admin_password_hash=hash_password(password),
+                        embed_batch=8)
+    report_, _ = run_sync(settings, quiet=True)
+    assert not report_.errors, report_.errors
+    return {"root": root, "settings": settings, "engine": Engine.from_settings(settings)}
+

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_corpus
+from support import console_env
 
 PASSWORD = "正确的密码-2024"
 IP = "10.0.0.9"
@@ -53,19 +53,7 @@ def make_docx(path: Path, days: str = "十八日", extra: str = "") -> Path:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    from index.engine import Engine
-    from ingest.sync import run_sync
-    from npcqa.auth import hash_password
-    from npcqa.settings import Settings
-
-    root = tmp_path_factory.mktemp("admin")
-    corpus = make_corpus(root, [], reports=False, opinion=False)
-    (corpus / "reports" / "sandan.txt").write_text(REPORT, encoding="utf-8")
-    settings = Settings(home=root / "home", corpus_dir=corpus, admin_password_hash=hash_password(PASSWORD),
-                        embed_batch=8)
-    report, _ = run_sync(settings, quiet=True)
-    assert not report.errors, report.errors
-    return {"root": root, "settings": settings, "engine": Engine.from_settings(settings)}
+    return console_env(tmp_path_factory.mktemp("admin"), PASSWORD, REPORT)
 
 
 @pytest.fixture

@@ -17,6 +17,8 @@ that split a document and groups that hold two, as the full law DB does with 256
 """
 from __future__ import annotations
 
+from support import OPINION_V1
+
 import json
 import os
 import shutil
@@ -40,15 +42,6 @@ WRITE_BATCH = "2"  # chunks per Chroma write in these tests: three documents spa
 EMBED_BATCH = "2"
 TIMEOUT = 120  # seconds for one CLI run; a run here takes about one
 
-OPINION_V1 = """青石县人大常委会关于加强代表联络站建设的意见
-
-一、总体要求
-坚持因地制宜、务实管用，不搞形式主义，把代表联络站建成代表履职的重要平台。
-二、主要任务
-联络站每月至少接待选民一次，接待情况登记入册，群众意见分类交办。
-三、保障措施
-县财政每年安排每个联络站经费两万元，专款专用。
-"""
 # v2: 一 dropped, 二 kept, 三 changed, 四 and 五 new → kept, stale and three new chunks (two write groups)
 OPINION_V2 = (OPINION_V1.replace("两万元", "三万元").replace(
     "一、总体要求\n坚持因地制宜、务实管用，不搞形式主义，把代表联络站建成代表履职的重要平台。\n", "")

@@ -5,6 +5,8 @@ Each test builds a tiny corpus (``[laws] names = []``: no law is embedded) in it
 """
 from __future__ import annotations
 
+from support import OPINION_V1
+
 import json
 import os
 import subprocess
@@ -34,15 +36,6 @@ REPORT = """某县人大常委会推行“三单”工作法
 某县人大常委会建立问题清单、任务清单、责任清单，推动监督工作落地见效。每季度召开一次推进会，通报清单完成情况。
 """
 
-OPINION_V1 = """青石县人大常委会关于加强代表联络站建设的意见
-
-一、总体要求
-坚持因地制宜、务实管用，不搞形式主义，把代表联络站建成代表履职的重要平台。
-二、主要任务
-联络站每月至少接待选民一次，接待情况登记入册，群众意见分类交办。
-三、保障措施
-县财政每年安排每个联络站经费两万元，专款专用。
-"""
 # v2: section 三 changed, section 四 added → 4 chunks, 2 of them new
 OPINION_V2 = OPINION_V1.replace("两万元", "三万元") + "四、工作要求\n各乡镇人大主席团每半年检查一次联络站运行情况。\n"
 

@@ -17,7 +17,7 @@ import zipfile
 import httpx
 import pytest
 
-from conftest import make_corpus
+from support import console_env
 
 PASSWORD = "攻防-演练-2026"
 REPORT = """某县人大常委会推行“三单”工作法
@@ -35,19 +35,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    from index.engine import Engine
-    from ingest.sync import run_sync
-    from npcqa.auth import hash_password
-    from npcqa.settings import Settings
-
-    root = tmp_path_factory.mktemp("security")
-    corpus = make_corpus(root, [], reports=False, opinion=False)
-    (corpus / "reports" / "sandan.txt").write_text(REPORT, encoding="utf-8")
-    settings = Settings(home=root / "home", corpus_dir=corpus, admin_password_hash=hash_password(PASSWORD),
-                        embed_batch=8)
-    report, _ = run_sync(settings, quiet=True)
-    assert not report.errors, report.errors
-    return {"root": root, "settings": settings, "engine": Engine.from_settings(settings)}
+    return console_env(tmp_path_factory.mktemp("security"), PASSWORD, REPORT)
 
 
 def launch(env, **update):
