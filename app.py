@@ -238,7 +238,7 @@ def build_demo(engine, feedback_path: str | Path | None = None, logs_dir: str | 
                 return "请先点“有用”或“没用”。", *skip3
             if not (c or "").strip():
                 return "请先写下意见，再点“提交意见”。", *skip3
-            msg, _ = app.feedback(value, c, sess)
+            msg, _ = app.feedback(value, c, sess, follow_up=True)
             if not msg.startswith("已记录"):
                 return msg, *skip3
             return "已收到您的意见，谢谢！", *close_box(value)

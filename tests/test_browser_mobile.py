@@ -155,11 +155,16 @@ def test_feedback_comment_after_rating_on_phone(browser, server):
         assert [r["rating"] for r in recs[-2:]] == ["down", "down"]
         assert recs[-1]["comment"] == "没有说明闭会期间的答复期限" and recs[-1]["question"] == QUESTION
         assert_no_horizontal_scroll(pg)
-        pg.click("#thumbs-up")  # a comment box left open is closed by the next question (it was for the last answer)
+        pg.click("#thumbs-up")  # one rating per answer: a second one is refused and opens no box
+        pg.wait_for_function("document.querySelector('#feedback-status').innerText.includes('已经评价')")
+        assert not pg.locator("#feedback-comment").is_visible()
+        ask(pg, "监督法第十条规定了什么？")  # a new answer can be rated
+        pg.click("#thumbs-up")
         pg.locator("#feedback-comment textarea").wait_for(state="visible")
-        ask(pg, "监督法第十条规定了什么？")
+        ask(pg, QUESTION)  # a comment box left open is closed by the next question (it was for the last answer)
         pg.locator("#feedback-comment").wait_for(state="hidden")
         pg.click("#clear")  # 新对话 with the box closed, then a rating: the box still opens
+        pg.wait_for_function("document.querySelectorAll('#chat .npc-msg').length === 0")
         ask(pg, QUESTION)
         pg.click("#thumbs-up")
         pg.locator("#feedback-comment textarea").wait_for(state="visible")

@@ -32,7 +32,7 @@ STORE_MESSAGE = "索引暂时不可用，请稍后再试；如果一直如此，
 ERROR_MESSAGE = "系统处理这个问题时出错了，请稍后再试或换个问法。已记录错误（编号 {id}），可告知管理员。"
 GATED_HEADER_HTML = '<h1>人大工作问答助手</h1><p class="npc-summary">登录后显示资料库概况。</p>'
 NO_ANSWER_YET = "请先提问，得到回答后再评价。"
-ALREADY_RATED = "这条回答已经评价过了，谢谢！如需补充意见，请在提出新问题后再评价。"
+ALREADY_RATED = "这条回答已经评价过了，谢谢！每条回答只记一次评价，可附一条意见。"
 FEEDBACK_BUSY = "评价提交过于频繁，请稍后再试。"
 # The chat history comes back from the browser with every question. Only text messages are kept (a
 # forged file message would make Gradio copy a server file into its cache when the chat is returned),
@@ -251,8 +251,10 @@ class ChatApp:
         return err_id
 
     # ------------------------------------------------------------------ feedback
-    def feedback(self, rating: str, comment: str | None, session: dict | None) -> tuple[str, str]:
-        """Append 👍 (``up``) / 👎 (``down``) for the latest answer. Returns (status text, comment box value)."""
+    def feedback(self, rating: str, comment: str | None, session: dict | None,
+                 follow_up: bool = False) -> tuple[str, str]:
+        """Append 👍 (``up``) / 👎 (``down``) for the latest answer. Returns (status text, comment box value).
+        ``follow_up``: the comment sent after the rating (提交意见), allowed once per answer."""
         last = (session or {}).get("last")
         comment = comment if isinstance(comment, str) else ""
         if not last:
@@ -260,7 +262,7 @@ class ChatApp:
         if len(comment) > MAX_COMMENT_CHARS:
             return f"意见太长（{len(comment)} 字）：请精简到 {MAX_COMMENT_CHARS} 字以内。", comment
         # one rating per answer, and one comment after it (the comment box opens once the rating is saved)
-        follow_up = bool(last.get("rated")) and bool(comment.strip()) and not last.get("commented")
+        follow_up = follow_up and bool(last.get("rated")) and bool(comment.strip()) and not last.get("commented")
         if last.get("rated") and not follow_up:
             return ALREADY_RATED, comment
         if not _feedback_budget.take():
