@@ -171,15 +171,19 @@ class LoginThrottle:
         """Count a failed login; returns the delay now imposed on ``key``."""
         now = self.clock()
         with self._lock:
-            e = self._entries.get(key)
-            if e is None or now - e.last > self.forget:
-                self._prune(now)
-                e = self._entries[key] = _Entry()
-            e.failures += 1
-            e.last = now
-            delay = self.delay_for(e.failures)
-            e.blocked_until = now + delay
-            return delay
+            return self._count(key, now, self.free)
+
+    def _count(self, key: str, now: float, free: int) -> float:
+        """One more failure on ``key`` (caller holds the lock); returns the delay it now imposes."""
+        e = self._entries.get(key)
+        if e is None or now - e.last > self.forget:
+            self._prune(now)
+            e = self._entries[key] = _Entry()
+        e.failures += 1
+        e.last = now
+        delay = self.delay_for(e.failures, free)
+        e.blocked_until = now + delay
+        return delay
 
     def _free(self, key: str) -> int:
         return self.user_free if key.endswith("|" + USER_WIDE) else self.free
@@ -199,13 +203,7 @@ class LoginThrottle:
             if wait > 0:
                 return wait
             for key in keys:
-                e = self._entries.get(key)
-                if e is None or now - e.last > self.forget:
-                    self._prune(now)
-                    e = self._entries[key] = _Entry()
-                e.failures += 1
-                e.last = now
-                e.blocked_until = now + self.delay_for(e.failures, self._free(key))
+                self._count(key, now, self._free(key))
             return 0.0
 
     def success(self, key: str) -> None:
