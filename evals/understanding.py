@@ -231,17 +231,6 @@ def fit(rows: list[Row], fingerprint: str, sources: list[str]) -> tuple[Relevanc
     return model_from(params, low, high, provenance), {"kfold_mean": cv, "per_fold": per_fold}
 
 
-def load_blind(path: Path) -> list[Question]:
-    return load_questions(path)
-
-
-def feature_table(model: RelevanceModel) -> str:
-    rows = ["| signal | weight (standardised) |", "| --- | --- |"]
-    for f, c in sorted(zip(FEATURES, model.coef), key=lambda t: -abs(t[1])):
-        rows.append(f"| {f} | {c:+.2f} |")
-    return "\n".join(rows)
-
-
 def blind_markdown() -> str:
     """README tables from evals/results/blind*.json and relevance_fit.json."""
     def load(name):
