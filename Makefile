@@ -8,7 +8,7 @@ export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run test ingest bench evals vectors install browser clean
+.PHONY: run test ingest bench bench-avx2 evals vectors install browser clean
 
 $(VPY):
 	$(PY) -m venv $(VENV)
@@ -42,6 +42,14 @@ bench: install
 	$(VPY) -m evals.bench ingest
 	$(VPY) -m evals.bench embed
 	$(VPY) -m evals.bench_start
+
+# The same start-up and load benchmarks with torch/MKL/oneDNN capped to AVX2: on an AVX-512 machine this
+# emulates the slower CPUs the project also runs on (results say "capped to AVX2"; see npcqa/machine.py).
+AVX2_CAP := ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2 ONEDNN_MAX_CPU_ISA=AVX2
+bench-avx2: install
+	$(AVX2_CAP) $(VPY) -m evals.bench_start --out evals/results/start_avx2.json
+	$(AVX2_CAP) $(VPY) -m evals.load --out evals/results/load_avx2.json
+	$(AVX2_CAP) $(VPY) -m evals.load --clients 50 --questions 4 --out evals/results/load_avx2_50x4.json
 
 # Regenerate index/law_vectors.npz (the shipped law vectors) after a law-DB upgrade: only changed texts are embedded.
 vectors: install

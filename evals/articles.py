@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from evals.harness import EVALS, update_readme
+from npcqa.machine import cpu_label
 from npcqa.text import int_to_cn
 
 SET = EVALS / "articles.jsonl"
@@ -168,22 +169,13 @@ def run(label: str, path: Path = SET, readme: bool = False) -> dict:
         "latency_ms": {"p50": round(statistics.median(lat), 1), "p95": round(lat[int(0.95 * (len(lat) - 1))], 1),
                        "max": round(lat[-1], 1)},
         "failures": failures[:50], "failures_total": len(failures),
-        "cpu": _cpu(), "time": time.strftime("%Y-%m-%d %H:%M"),
+        "cpu": cpu_label(), "time": time.strftime("%Y-%m-%d %H:%M"),
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"articles_{label}.json").write_text(json.dumps(out, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     if readme:
         update_readme("articles", readme_table())
     return out
-
-
-def _cpu() -> str:
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return ""
-    name = next((ln.split(":", 1)[1].strip() for ln in info.splitlines() if ln.startswith("model name")), "")
-    return name + (" (avx512_vnni)" if "avx512_vnni" in info else "")
 
 
 def readme_table() -> str:

@@ -49,9 +49,9 @@ def _env(home: Path) -> dict:
 
 
 def _cpu() -> str:
-    from index.vector_cache import _cpu_name
+    from npcqa.machine import cpu_label
 
-    return _cpu_name()
+    return cpu_label()
 
 
 def run_ingest(home: Path) -> dict:

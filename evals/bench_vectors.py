@@ -76,9 +76,9 @@ def main(argv: list[str] | None = None) -> int:
             s = eval_settings(base.model_copy(update={"home": tmp / name, "core_laws": True, **update}))
             runs[name] = _signals(s)
             print(f"{name}: {runs[name]['chunks']} chunks in {runs[name]['build_seconds']} s", file=sys.stderr)
-        from index.vector_cache import _cpu_name
+        from npcqa.machine import cpu_label
 
-        out = {"cpu": _cpu_name(), "load_1min": round(os.getloadavg()[0], 2),
+        out = {"cpu": cpu_label(), "load_1min": round(os.getloadavg()[0], 2),
                "runs": {k: {kk: vv for kk, vv in v.items() if kk != "questions"} for k, v in runs.items()},
                "shipped_vs_scratch": _compare(runs["shipped"], runs["scratch"]),
                "int8_vs_shipped": _compare(runs["int8"], runs["shipped"]),

@@ -267,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
     os.environ.setdefault("no_proxy", "127.0.0.1,localhost")
 
+    from npcqa.machine import cpu_label
     from npcqa.settings import get_settings
 
     settings = get_settings()
@@ -290,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception:  # noqa: BLE001
         pass
     report["index_home"] = str(settings.home) if proc is not None else None
+    report["cpu"] = cpu_label()
+    report["load_average_after"] = list(os.getloadavg())
     report["time"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

