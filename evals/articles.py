@@ -117,7 +117,7 @@ def run(label: str, path: Path = SET, readme: bool = False) -> dict:
     load_s = time.perf_counter() - t0
     indexed = engine.article.titles
     gold = _gold_texts()
-    by_id = {c.id: c for c in engine.kw.chunks}
+    by_id = {c.id: c for c in engine.chunks}
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     for r in rows[:20]:  # warm-up: jieba, model, caches
         engine.ask(r["q"])

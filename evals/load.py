@@ -182,7 +182,7 @@ def run_load(url: str, clients: int, per_client: int, timeout: float, deadline_s
     mismatches: list[str] = []
     latencies: list[float] = []
     errors: list[dict] = []
-    outcomes = {"answered": 0, "refused": 0}
+    outcomes = {"answered": 0, "cautious": 0, "refused": 0}  # the chat's three outcomes (web/render.py classes)
     lock = threading.Lock()
     barrier = threading.Barrier(clients)
     stop_at = time.monotonic() + deadline_s
@@ -211,6 +211,7 @@ def run_load(url: str, clients: int, per_client: int, timeout: float, deadline_s
                 text = _message_text(chat)
                 dt = time.perf_counter() - t0
                 kind = "answered" if "npc-msg-answer" in text and "npc-src" in text else \
+                    "cautious" if "npc-msg-cautious" in text and "npc-src" in text else \
                     "refused" if "npc-msg-refused" in text else None
                 with lock:
                     if kind and answer_key(chat) != reference.get(q):

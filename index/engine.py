@@ -21,7 +21,7 @@ from index.relevance import CAUTION_TEXT, HIGH, LOW, NONE, load_model, signals
 from index.retrieve import ArticleRetriever, DenseRetriever, Filters, FusionRetriever, KeywordRetriever
 from index.store import ChunkStore
 from npcqa.settings import Settings
-from npcqa.text import content_words, to_simplified
+from npcqa.text import content_words
 from npcqa.types import Answer, Chunk, Relevance
 
 MAX_QUESTION_CHARS = 2000
@@ -104,6 +104,8 @@ class Engine:
 
     # the current snapshot's parts (read-only views for the UI, the quiz and the evals)
     kw = property(lambda self: self._state.kw)
+    #: every indexed chunk of the current snapshot, in keyword-index order (what other packages read)
+    chunks = property(lambda self: self._state.kw.chunks)
     keyword = property(lambda self: self._state.keyword)
     dense = property(lambda self: self._state.dense)
     article = property(lambda self: self._state.article)
@@ -328,7 +330,3 @@ class Prepared:
 
     def timings(self) -> dict[str, float]:
         return {"retrieve": round((self.t1 - self.t0) * 1000, 1)}
-
-
-def normalize_for_match(text: str) -> str:
-    return re.sub(r"\s+", "", to_simplified(text))

@@ -34,7 +34,7 @@ from index.answer import locator_label, make_citation
 from index.relevance import CAUTION_TEXT, LOW
 from index.verify import Passage, clean_reply, strip_think, term_share, verify_answer
 from npcqa.settings import Settings
-from npcqa.text import split_sentences, to_simplified
+from npcqa.text import match_form, split_sentences
 from npcqa.types import Answer, Chunk
 
 log = logging.getLogger("npcqa.llm")
@@ -382,7 +382,7 @@ def _set_quotes(citations, v) -> None:
             if c is None:
                 continue
             sents = split_sentences(c.text)
-            scored = [(term_share(chk.body, re.sub(r"\s+", "", to_simplified(s))), i) for i, s in enumerate(sents)]
+            scored = [(term_share(chk.body, match_form(s)), i) for i, s in enumerate(sents)]
             best = max(scored, default=(0.0, -1))
             if best[0] > 0:
                 picked.setdefault(n, set()).add(best[1])

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from npcqa.text import cn_to_int, content_words, to_simplified
+from npcqa.text import cn_to_int, content_words, match_form, to_simplified
 
 TERM_SHARE = 0.5  # share of a sentence's content words that must occur in a cited passage
 MIN_KEPT_SHARE = 0.5  # below this share of kept sentences, the answer falls back to extractive
@@ -150,8 +150,7 @@ def _aliases() -> tuple[dict[str, str], dict[str, list[str]]]:
     return laws, both
 
 
-def _squash(text: str) -> str:
-    return re.sub(r"\s+", "", to_simplified(text or ""))
+_squash = match_form  # one home for the comparison form: npcqa.text
 
 
 def term_share(sentence: str, haystack: str, words: list[str] | None = None) -> float:

@@ -34,6 +34,14 @@ def to_simplified(text: str) -> str:
     return _t2s().convert(text)
 
 
+def match_form(text: str | None) -> str:
+    """The form in which two texts are compared for containment: Simplified, all whitespace removed.
+
+    Quotes, answers and distractors are matched against chunk text this way, so that a line break in
+    the source or a Traditional character in a report does not hide a match."""
+    return re.sub(r"\s+", "", to_simplified(text or ""))
+
+
 def split_sentences(text: str) -> list[str]:
     """Split on 。！？； keeping the end mark; newlines also end a sentence. Never splits mid-sentence."""
     out: list[str] = []

@@ -22,7 +22,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from npcqa.text import cn_to_int, split_sentences, to_simplified
+from npcqa.text import cn_to_int, match_form, split_sentences, to_simplified
 from npcqa.types import Chunk
 
 CN_NUM = "零〇一二两三四五六七八九十百千"
@@ -80,9 +80,7 @@ _FINAL_STOPS = ("等", "的", "有机统一", "相挂钩", "挂钩", "相结合"
 _ITEM_BAD = re.compile(r"[“”\"《》（）()\d等]|^[的了和及与或]|[的了和及与或]$")
 
 
-def norm(text: str) -> str:
-    """Simplified script, no whitespace: the form every comparison uses."""
-    return re.sub(r"\s+", "", to_simplified(text or ""))
+norm = match_form  # Simplified script, no whitespace: the form every comparison uses (one home: npcqa.text)
 
 
 @functools.lru_cache(maxsize=1)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from index.normalize import law_short_name
-from npcqa.text import cn_to_int, to_simplified
+from npcqa.text import cn_to_int, match_form
 from npcqa.types import Chunk
 
 QUERY_TOP = 8
@@ -46,7 +46,7 @@ class QuizError(ValueError):
 
 
 def _norm(s: str) -> str:
-    return re.sub(r"\s+", "", to_simplified(s or "")).lower()
+    return match_form(s).lower()
 
 
 class Corpus:
@@ -65,7 +65,7 @@ class Corpus:
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_engine(cls, engine) -> "Corpus":
-        return cls(list(engine.kw.chunks), engine=engine)
+        return cls(list(engine.chunks), engine=engine)
 
     @classmethod
     def from_settings(cls, settings=None) -> "Corpus":

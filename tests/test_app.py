@@ -128,7 +128,7 @@ def test_too_long_question(chat_app):
 
 class _Broken:
     def __init__(self, engine, exc):
-        self.settings, self.kw, self.exc = engine.settings, engine.kw, exc
+        self.settings, self.chunks, self.exc = engine.settings, engine.chunks, exc
 
     def corpus_summary(self):
         return {}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from npcqa.text import to_simplified
+from npcqa.text import match_form
 
 REPO = Path(__file__).resolve().parent.parent
 CONTRACT = {"type", "stem", "options", "answer", "explanation", "source"}
@@ -22,8 +22,7 @@ SUPERVISION = "中华人民共和国各级人民代表大会常务委员会监�
 DEPUTIES = "中华人民共和国全国人民代表大会和地方各级人民代表大会代表法"
 
 
-def n(s: str) -> str:
-    return re.sub(r"\s+", "", to_simplified(s or ""))
+n = match_form
 
 
 @pytest.fixture(scope="module")

@@ -64,7 +64,7 @@ def test_bank_vectors_are_cached_per_model_and_content(engine, tmp_path):
             calls.append(len(texts))
             return engine.embedder.embed_passages(texts)
 
-    chunks = engine.kw.chunks
+    chunks = engine.chunks
     a = QuestionBank.build(chunks, Counting(), tmp_path)
     b = QuestionBank.build(chunks, Counting(), tmp_path)
     assert len(calls) == 1 and (a.vectors == b.vectors).all()
@@ -73,11 +73,11 @@ def test_bank_vectors_are_cached_per_model_and_content(engine, tmp_path):
 def test_a_home_bank_file_adds_questions(engine, tmp_path):
     home_bank = tmp_path / "question_bank"
     home_bank.mkdir()
-    target = next(c for c in engine.kw.chunks if c.kind == "report")
+    target = next(c for c in engine.chunks if c.kind == "report")
     (home_bank / "extra.jsonl").write_text(json.dumps(
         {"doc_id": target.doc_id, "anchor": target.text[5:25], "questions": ["一个只在这里出现的问题？"]},
         ensure_ascii=False) + "\n", encoding="utf-8")
-    bank = QuestionBank.build(engine.kw.chunks, engine.embedder, tmp_path / "vec", home_bank)
+    bank = QuestionBank.build(engine.chunks, engine.embedder, tmp_path / "vec", home_bank)
     mine = [c for e, c in zip(bank.entries, bank.targets) if e.question == "一个只在这里出现的问题？"]
     assert [c.id for c in mine] == [target.id]
 
@@ -151,7 +151,7 @@ def test_llm_writes_bank_entries_for_uncovered_chunks_and_resumes(engine, tmp_pa
     from ingest.bank import GENERATED, llm_generate, uncovered, write_bank
     from npcqa.settings import Settings
 
-    chunks = [c for c in engine.kw.chunks if c.kind in ("opinion", "report")]
+    chunks = [c for c in engine.chunks if c.kind in ("opinion", "report")]
     home_bank = tmp_path / "question_bank"
     todo = uncovered(chunks, home_bank)
     assert len(todo) >= 5
@@ -165,7 +165,7 @@ def test_llm_writes_bank_entries_for_uncovered_chunks_and_resumes(engine, tmp_pa
         assert todo[0].text[:20] in prompt
         lines = (home_bank / GENERATED).read_text(encoding="utf-8").splitlines()
         assert len(lines) == 2
-        bank = QuestionBank.build(engine.kw.chunks, engine.embedder, tmp_path / "vec", home_bank)
+        bank = QuestionBank.build(engine.chunks, engine.embedder, tmp_path / "vec", home_bank)
         assert {c.id for e, c in zip(bank.entries, bank.targets) if e.question == "这个地方是怎么做的？"} == \
             {todo[1].id, todo[2].id}
         again = write_bank(chunks, home_bank, llm_generate(settings), limit=2)

@@ -122,9 +122,9 @@ class ChatApp:
     # ------------------------------------------------------------------ corpus facts for the header
     def summary(self) -> dict[str, Any]:
         s = dict(self.engine.corpus_summary())
-        dates = [str(c.extra.get("version_date") or c.date or "") for c in self.engine.kw.chunks if c.kind == "law"]
+        dates = [str(c.extra.get("version_date") or c.date or "") for c in self.engine.chunks if c.kind == "law"]
         s["law_version_date"] = max((d for d in dates if d), default="")
-        s["statuses"] = sorted({c.status for c in self.engine.kw.chunks if c.status})
+        s["statuses"] = sorted({c.status for c in self.engine.chunks if c.status})
         return s
 
     def header_html(self, s: dict[str, Any] | None = None) -> str:

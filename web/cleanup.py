@@ -6,7 +6,8 @@ filled with every request. Gradio copies what a handler returns into its own cac
 downloads it, so an export folder is no longer needed minutes after it was written.
 
 ``start(demo)`` (called from ``launch``) sets Gradio's own ``delete_cache`` for its cache and starts one
-daemon thread that removes our export folders older than ``EXPORT_MAX_AGE`` every ``CLEAN_EVERY`` s.
+daemon thread (a ``Cleaner``) that removes our export folders older than ``EXPORT_MAX_AGE`` every
+``CLEAN_EVERY`` s.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ EXPORT_MAX_AGE = 3600  # an export folder older than this is removed (downloads 
 CACHE_MAX_AGE = 3600  # Gradio's cached uploads / returned files older than this are removed
 EXPORT_PREFIXES = ("npcqa-quiz-", "npcqa-feedback-")
 
-_started = threading.Event()
+_lock = threading.Lock()
 
 
 def remove_old_exports(root: str | Path | None = None, max_age: float = EXPORT_MAX_AGE,
@@ -45,16 +46,38 @@ def remove_old_exports(root: str | Path | None = None, max_age: float = EXPORT_M
     return removed
 
 
-def _loop(every: float, max_age: float) -> None:
-    while True:
-        remove_old_exports(max_age=max_age)
-        time.sleep(every)
+class Cleaner:
+    """A daemon thread running ``remove_old_exports(root, max_age)`` every ``every`` seconds until stopped."""
+
+    def __init__(self, root: str | Path | None = None, every: float = CLEAN_EVERY, max_age: float = EXPORT_MAX_AGE):
+        self.root, self.every, self.max_age = root, every, max_age
+        self.removed: list[Path] = []  # what this cleaner removed so far (for the log and the tests)
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="npcqa-cleanup", daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.removed += remove_old_exports(self.root, max_age=self.max_age)
+            self._stop.wait(self.every)
+
+    def start(self) -> "Cleaner":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.thread.join(timeout=5)
 
 
-def start(demo, every: float = CLEAN_EVERY, max_age: float = EXPORT_MAX_AGE) -> None:
+_cleaner: Cleaner | None = None  # the process's one scheduled clean-up (several demos share the temp dir)
+
+
+def start(demo, every: float = CLEAN_EVERY, max_age: float = EXPORT_MAX_AGE) -> Cleaner:
     """Gradio's cache clean-up for ``demo`` plus (once per process) our export clean-up thread."""
+    global _cleaner
     if not getattr(demo, "delete_cache", None):
         demo.delete_cache = (int(every), int(CACHE_MAX_AGE))
-    if not _started.is_set():
-        _started.set()
-        threading.Thread(target=_loop, args=(every, max_age), name="npcqa-cleanup", daemon=True).start()
+    with _lock:
+        if _cleaner is None:
+            _cleaner = Cleaner(every=every, max_age=max_age).start()
+        return _cleaner
