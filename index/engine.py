@@ -91,7 +91,7 @@ class Engine:
         keeps the snapshot it started with, the next one gets the new one (no lock on the read path)."""
         n = self.settings.candidates
         keyword = KeywordRetriever(kw, n=n)
-        dense = DenseRetriever(self.store, self.embedder, n=n)
+        dense = DenseRetriever(self.store, self.embedder, kw.chunks if self.settings.dense_exact else None, n=n)
         article = ArticleRetriever(kw, n=n)
         bank = QuestionBank.build(kw.chunks, self.embedder, self.settings.home / "bank",
                                   self.settings.home / "question_bank")
@@ -129,8 +129,11 @@ class Engine:
         with self._lock:
             rev = self.store.revision()
             if force or self._stamp() != self._kw_stamp or rev != self._rev:
+                serving = self._state.dense.loaded
                 self._install(sync_keyword_index(self.store, self.settings.keyword_dir))
                 self._rev = rev
+                if serving:  # read the new vectors here, not in the next cadre's question
+                    self._state.dense.load()
 
     # ---------------------------------------------------------------- stats for the UI
     def corpus_summary(self) -> dict:

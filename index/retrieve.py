@@ -7,6 +7,7 @@ fusion one; none with weights shipped on PyPI was found, so there is none.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -91,17 +92,78 @@ class KeywordRetriever(_Base):
 
 
 class DenseRetriever(_Base):
-    def __init__(self, store: ChunkStore, embedder: Embedder, **kw_args):
+    """Cosine nearest chunks, computed exactly over every vector of the snapshot's chunks.
+
+    Why not Chroma's HNSW query: it is approximate, and its results differ between processes over the
+    same collection (measured on the all-laws index: 4 of 120 questions' top 40 changed between two
+    runs at the default ef_search 100, 1 of 120 at 500; one dev question flipped from answered to
+    refused). A cadre asking the same question twice must get the same answer. The exact product is
+    cheap: 23.6k × 384 float32 is 36 MB and one query is a few ms. The vectors come from the store the
+    first time a question needs them (about 1 s for all laws), and only for chunks in the snapshot's
+    keyword index, so a sync still writing vectors is not read half-done."""
+
+    def __init__(self, store: ChunkStore, embedder: Embedder, chunks: list[Chunk] | None = None, **kw_args):
         super().__init__(**kw_args)
         self.store, self.embedder = store, embedder
+        self._chunks = chunks  # None: no snapshot given, ask Chroma (tools that index without one)
+        self._matrix: tuple[np.ndarray, list[Chunk]] | None = None
+        self._load_lock = threading.Lock()
+
+    def load(self) -> tuple[np.ndarray, list[Chunk]]:
+        """The (vectors, chunks) rows, read from the store once and then kept (thread-safe)."""
+        if self._matrix is None:
+            with self._load_lock:
+                if self._matrix is None:
+                    by_id = {c.id: c for c in self._chunks or []}
+                    rows: list[np.ndarray] = []
+                    kept: list[Chunk] = []
+                    for ids, vecs in self.store.iter_vectors():
+                        keep = [i for i, cid in enumerate(ids) if cid in by_id]
+                        rows.append(vecs[keep])
+                        kept += [by_id[ids[i]] for i in keep]
+                    mat = np.concatenate(rows) if rows else np.zeros((0, self.embedder.dim), np.float32)
+                    order = sorted(range(len(kept)), key=lambda i: kept[i].id)  # ties break by chunk id
+                    mat, kept = mat[order], [kept[i] for i in order]
+                    norms = np.linalg.norm(mat, axis=1, keepdims=True)
+                    self._matrix = (mat / np.where(norms > 0, norms, 1.0)).astype(np.float32), kept
+        return self._matrix
+
+    @property
+    def loaded(self) -> bool:
+        return self._matrix is not None
 
     def search(self, q: Query, filters: Filters, n: int, vector: np.ndarray | None = None):
         if vector is None:
             vector = self.embedder.embed_query(q.dense_text)
-        hits = self.store.query(vector, n * 2 if filters.region else n, filters.chroma_where())
-        if filters.region:  # Chroma has no substring match on metadata
-            hits = [h for h in hits if filters.accepts(h[0])][:n]
-        return hits
+        if self._chunks is None:
+            hits = self.store.query(vector, n * 2 if filters.region else n, filters.chroma_where())
+            return [h for h in hits if filters.accepts(h[0])][:n] if filters.region else hits
+        mat, chunks = self.load()
+        if not len(chunks):
+            return []
+        v = np.asarray(vector, dtype=np.float32)
+        v = v / (np.linalg.norm(v) or 1.0)
+        # einsum, not BLAS: see index.bank.QuestionBank.dense_hits (BLAS threads cost more than they save here)
+        sims = np.einsum("ij,j->i", mat, v)
+        out: list[tuple[Chunk, float]] = []
+        for i in _best_first(sims):
+            if filters.accepts(chunks[i]):
+                out.append((chunks[i], float(sims[i])))
+                if len(out) >= n:
+                    break
+        return out
+
+
+def _best_first(scores: np.ndarray, first: int = 256):
+    """Row indices by falling score, ties by row (deterministic); a partial sort of the best ``first``,
+    then the rest only if a filter rejected that many."""
+    k = min(len(scores), first)
+    part = np.sort(np.argpartition(-scores, k - 1)[:k]) if k < len(scores) else np.arange(len(scores))
+    top = part[np.argsort(-scores[part], kind="stable")]
+    yield from top.tolist()
+    if k < len(scores):
+        seen = set(top.tolist())
+        yield from (int(i) for i in np.argsort(-scores, kind="stable") if int(i) not in seen)
 
 
 class ArticleRetriever(_Base):

@@ -187,6 +187,14 @@ class ChunkStore:
             metas = res.get("metadatas") or [None] * len(res["ids"])
             yield from zip(res["ids"], docs, metas)
 
+    def iter_vectors(self) -> Iterable[tuple[list[str], np.ndarray]]:
+        """Every stored vector, a page at a time: (ids, float32 matrix), so no list of 9M Python floats."""
+        total = self.count()
+        for offset in range(0, total, _PAGE):
+            res = self._get(include=["embeddings"], limit=_PAGE, offset=offset)
+            if res["ids"]:
+                yield list(res["ids"]), np.asarray(res["embeddings"], dtype=np.float32)
+
     def ids(self) -> list[str]:
         return sorted(i for i, _, _ in self.iter_records(include=()))
 

@@ -104,6 +104,36 @@ def test_concurrent_questions_keep_their_own_refusal_decision(engine):
     assert "none" in {a[0] for a in alone} and len({a[0] for a in alone}) > 1  # refusal and an answer
 
 
+def test_dense_candidates_are_the_exact_nearest_and_the_same_in_every_engine(engine, small_index):
+    """Dense search is exact cosine over the store's vectors (not Chroma's approximate HNSW, whose
+    results differ between processes), filtered like the other retrievers, ties broken by chunk id."""
+    import numpy as np
+
+    from index.engine import Engine
+    from index.normalize import normalize
+
+    ids, rows = [], []
+    for page_ids, vecs in engine.store.iter_vectors():
+        ids += page_ids
+        rows.append(vecs)
+    mat = np.concatenate(rows)
+    mat /= np.linalg.norm(mat, axis=1, keepdims=True)
+    other = Engine.from_settings(small_index, embedder=engine.embedder)  # a second engine, a fresh matrix
+    for question, filters in [("代表可以请假不参加会议吗", Filters()), ("代表可以请假不参加会议吗", Filters(kinds=["report"])),
+                              ("常委会听取专项工作报告", Filters(region="巴彦淖尔"))]:
+        q = normalize(question)
+        vector = engine.embedder.embed_query(q.dense_text)
+        got = engine.dense.search(q, filters, 8, vector=vector)
+        by_id = {c.id: c for c in engine.chunks}
+        sims = mat @ (vector / np.linalg.norm(vector))
+        want = [ids[i] for i in sorted(range(len(ids)), key=lambda i: (-sims[i], ids[i]))
+                if ids[i] in by_id and filters.accepts(by_id[ids[i]])][:8]
+        assert [c.id for c, _ in got] == want
+        assert np.allclose([s for _, s in got], [sims[ids.index(i)] for i in want], atol=1e-5)
+        assert [(c.id, s) for c, s in other.dense.search(q, filters, 8, vector=vector)] == [(c.id, s) for c, s in got]
+    assert len(engine.dense.load()[1]) == len(engine.chunks)  # one row per indexed chunk
+
+
 def test_follow_up_uses_previous_question():
     assert contextualize("那乡镇呢？", ["县级人大代表的任期是几年？"]).startswith("县级人大代表的任期是几年？")
     assert contextualize("选举法第三条规定了什么？", ["县级人大代表的任期是几年？"]) == "选举法第三条规定了什么？"
