@@ -317,13 +317,14 @@ def load_engine(settings):
     from index.engine import Engine
     from index.store import IndexMissing
 
-    e5convert.announce_conversion(settings)
     try:
-        return Engine.from_settings(settings)
-    except IndexMissing:
+        engine = Engine.from_settings(settings)
+    except IndexMissing:  # the `python -m ingest` child announces (and does) any conversion it needs
         print("未找到索引：正在首次构建（读取语料、嵌入向量，可能需要几分钟）…", flush=True)
         build_index(settings)
-        return Engine.from_settings(settings)
+        engine = Engine.from_settings(settings)
+    e5convert.announce_conversion(settings)  # still pending: the warm-up converts it, say so once
+    return engine
 
 
 def build_index(settings) -> None:

