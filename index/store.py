@@ -179,19 +179,21 @@ class ChunkStore:
     def _get(self, **kwargs) -> dict:
         return self._guard("get", **kwargs)
 
-    def iter_records(self, include: Sequence[str] = ("metadatas",), where: dict | None = None) -> Iterable[tuple]:
+    def _pages(self, include: Sequence[str], where: dict | None = None) -> Iterable[dict]:
+        """Chroma ``get`` results, ``_PAGE`` records at a time (the one paging loop over the store)."""
         total = self.count()
         for offset in range(0, total, _PAGE):
-            res = self._get(include=list(include), limit=_PAGE, offset=offset, where=where)
+            yield self._get(include=list(include), limit=_PAGE, offset=offset, where=where)
+
+    def iter_records(self, include: Sequence[str] = ("metadatas",), where: dict | None = None) -> Iterable[tuple]:
+        for res in self._pages(include, where):
             docs = res.get("documents") or [None] * len(res["ids"])
             metas = res.get("metadatas") or [None] * len(res["ids"])
             yield from zip(res["ids"], docs, metas)
 
     def iter_vectors(self) -> Iterable[tuple[list[str], np.ndarray]]:
         """Every stored vector, a page at a time: (ids, float32 matrix), so no list of 9M Python floats."""
-        total = self.count()
-        for offset in range(0, total, _PAGE):
-            res = self._get(include=["embeddings"], limit=_PAGE, offset=offset)
+        for res in self._pages(["embeddings"]):
             if res["ids"]:
                 yield list(res["ids"]), np.asarray(res["embeddings"], dtype=np.float32)
 
