@@ -9,7 +9,7 @@ needs nothing outside this server (system fonts, no CDN).
 
 ``build_demo(engine)`` returns the Blocks, so tests, the load script and the server share one UI:
 three tabs — 问答 (the chat, open to everyone unless ``chat_requires_login``), 出题 (quiz builder) and
-管理 (the maintainers' console, behind its own login; see ``web/admin.py``). Its ``launch`` applies the
+管理 (the maintainers' console, behind its own login; see ``web/admin_tab.py``). Its ``launch`` applies the
 theme/CSS (Gradio 6 takes them in ``launch()``) and refuses ``share``.
 """
 from __future__ import annotations
@@ -133,12 +133,15 @@ def build_demo(engine, feedback_path: str | Path | None = None, logs_dir: str | 
     """The app over ``engine``: 问答, 出题 and 管理 tabs.
 
     ``settings`` (default ``engine.settings``) gives the console its credentials, upload limits and home;
-    feedback/logs default to that home. ``console`` may pass a ready ``web.admin.AdminConsole`` (tests)."""
+    feedback/logs default to that home. ``console`` may pass a ready ``web.console.AdminConsole`` (tests)."""
     import gradio as gr
 
-    from quiz.ui import build_quiz_tab
-    from web.admin import AdminConsole, build_admin_tab, client_ip, gated_respond, login_gate
+    from web.admin_tab import build_admin_tab
     from web.chat import KIND_CHOICES, ChatApp, new_session
+    from web.console import AdminConsole
+    from web.gate import gated_respond, login_gate
+    from web.quiz_tab import build_quiz_tab
+    from web.sessions import client_ip
 
     settings = settings or engine.settings
     app = ChatApp(engine, feedback_path=feedback_path or settings.feedback_path, logs_dir=logs_dir or settings.logs_dir)
@@ -150,7 +153,7 @@ def build_demo(engine, feedback_path: str | Path | None = None, logs_dir: str | 
 
     with gr.Blocks(title="人大工作问答助手", analytics_enabled=False) as demo:
         session = gr.State(new_session())
-        admin_token = gr.State("")  # console session token: server-side only (see web/admin.py)
+        admin_token = gr.State("")  # console session token: server-side only (see web/sessions.py)
         header = gr.HTML(app.header_html(s), elem_id="header")
         with gr.Tabs(elem_id="main-tabs"):
             with gr.Tab("问答", id="chat", elem_id="chat-tab"):
@@ -287,8 +290,8 @@ def build_demo(engine, feedback_path: str | Path | None = None, logs_dir: str | 
 
 
 def _bind_launch_defaults(demo) -> None:
-    from web.admin import CSS as ADMIN_CSS
     from web.render import CSS
+    from web.styles import ADMIN_CSS
 
     original = demo.launch
 

@@ -1,4 +1,4 @@
-"""The 管理 console's handlers (web/admin.py) called directly, over a real small index of their own.
+"""The 管理 console's handlers (web/console.py, web/admin_render.py) called directly, over a real small index of their own.
 
 The module builds its own tiny corpus (make_corpus: the script-injection report, no laws) plus one
 report, in its own home — the shared session ``small_index`` is never written to. Real embedding model,
@@ -59,7 +59,8 @@ def env(tmp_path_factory):
 @pytest.fixture
 def console(env):
     from npcqa.auth import LoginThrottle
-    from web.admin import AdminConsole, SessionStore
+    from web.console import AdminConsole
+    from web.sessions import SessionStore
 
     clock = Clock()
     c = AdminConsole(env["engine"], env["settings"], feedback_path=env["root"] / "feedback.jsonl",
@@ -82,7 +83,8 @@ def cited_doc_ids(engine, question: str) -> list[str]:
 # ------------------------------------------------------------------------------------------ login
 def test_console_disabled_without_hash(env, tmp_path):
     import app
-    from web.admin import AdminConsole, NotLoggedIn
+    from web.console import AdminConsole
+    from web.sessions import NotLoggedIn
 
     off = env["settings"].model_copy(update={"admin_password_hash": None})
     c = AdminConsole(env["engine"], off)
@@ -123,7 +125,7 @@ def test_wrong_password_refused_and_throttled(console, env):
     token, msg = console.login("nobody", PASSWORD, IP)
     assert token == "" and "用户名或密码错误" in msg
     failed = audit.read_audit(env["settings"], action="login_failed")
-    from web.admin import UNKNOWN_USER  # an unknown name is not recorded (it may be a mistyped password)
+    from web.console import UNKNOWN_USER  # an unknown name is not recorded (it may be a mistyped password)
 
     assert any(r["actor"] == f"admin@{IP}" for r in failed) and any(r["actor"] == f"{UNKNOWN_USER}@{IP}" for r in failed)
     assert not any("nobody" in r["actor"] for r in failed)
@@ -131,7 +133,7 @@ def test_wrong_password_refused_and_throttled(console, env):
 
 
 def test_session_is_server_side_bound_and_expires(console):
-    from web.admin import NotLoggedIn
+    from web.sessions import NotLoggedIn
 
     token = login(console)
     assert len(token) >= 40 and console.session(token, IP).user == "admin"
@@ -156,7 +158,7 @@ def test_session_is_server_side_bound_and_expires(console):
 
 
 def test_every_action_rechecks_the_session(console, tmp_path):
-    from web.admin import NotLoggedIn
+    from web.sessions import NotLoggedIn
 
     f = make_docx(tmp_path / "x.docx")
     calls = [lambda t: console.documents(t, IP), lambda t: console.detail(t, IP, "reports/sandan.txt"),
@@ -173,7 +175,7 @@ def test_every_action_rechecks_the_session(console, tmp_path):
 # ------------------------------------------------------------------------------------------ documents
 def test_upload_docx_listed_answered_replaced_deleted(console, env, tmp_path):
     from npcqa import audit
-    from web.admin import add_summary_html, detail_html, docs_rows, preview_html, remove_summary_html
+    from web.admin_render import add_summary_html, detail_html, docs_rows, preview_html, remove_summary_html
 
     engine, settings = env["engine"], env["settings"]
     token = login(console)
@@ -237,7 +239,7 @@ def test_upload_docx_listed_answered_replaced_deleted(console, env, tmp_path):
 
 
 def test_upload_rejections_have_reasons(console, env, tmp_path):
-    from web.admin import add_summary_html, preview_html
+    from web.admin_render import add_summary_html, preview_html
 
     token = login(console)
     good = tmp_path / "ok.txt"
@@ -273,7 +275,7 @@ def test_upload_rejections_have_reasons(console, env, tmp_path):
 
 
 def test_script_in_documents_is_escaped(console):
-    from web.admin import detail_html, docs_rows
+    from web.admin_render import detail_html, docs_rows
 
     token = login(console)
     rows = console.documents(token, IP)
@@ -288,7 +290,7 @@ def test_script_in_documents_is_escaped(console):
 def test_sync_from_console(console, env):
     from ingest.sync import SyncBusy, sync_lock
     from npcqa import audit
-    from web.admin import law_version_html, sync_summary_html
+    from web.admin_render import law_version_html, sync_summary_html
 
     token = login(console)
     report = console.sync(token, IP)
@@ -305,7 +307,7 @@ def test_sync_from_console(console, env):
 
 # ------------------------------------------------------------------------------------------ feedback, audit
 def test_feedback_table_and_csv_export(console, env, tmp_path):
-    from web.admin import FEEDBACK_HEADERS, feedback_rows
+    from web.admin_render import FEEDBACK_HEADERS, feedback_rows
     from web.feedback import append_feedback
 
     token = login(console)
@@ -334,7 +336,7 @@ def test_feedback_table_and_csv_export(console, env, tmp_path):
 
 
 def test_audit_viewer(console, env):
-    from web.admin import AUDIT_HEADERS, audit_rows
+    from web.admin_render import AUDIT_HEADERS, audit_rows
 
     token = login(console)
     console.feedback_csv(token, IP)
@@ -373,7 +375,7 @@ def test_build_demo_has_three_tabs_and_console_ids(env, tmp_path):
 
 def test_chat_requires_login_gate(env, console):
     import app
-    from web.admin import gated_respond
+    from web.gate import gated_respond
 
     class Req:
         class client:
@@ -422,7 +424,7 @@ def test_quiz_api_is_gated_with_the_chat(env, console):
     from gradio_client import Client
 
     import app
-    from web.admin import login_gate
+    from web.gate import login_gate
 
     gated = env["settings"].model_copy(update={"chat_requires_login": True})
     demo = app.build_demo(env["engine"], settings=gated, console=console)

@@ -374,7 +374,9 @@ def test_console_sync_page_shows_the_check_and_sync_repairs(refs, tmp_path):
     """The 管理 console's 同步 page: 校验索引 names the half-written document, 开始同步 repairs it and says so."""
     from index.engine import Engine
     from npcqa.auth import LoginThrottle, hash_password
-    from web.admin import AdminConsole, SessionStore, sync_summary_html, verify_summary_html
+    from web.admin_render import sync_summary_html, verify_summary_html
+    from web.console import AdminConsole
+    from web.sessions import SessionStore
 
     point = pick(refs["fresh_points"], "between-groups-of-one-document")
     corpus = make_corpus(tmp_path, FILES)

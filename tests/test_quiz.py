@@ -357,7 +357,7 @@ def test_cli_out_files_and_report(use_small_index, tmp_path):
 def test_quiz_tab_builds_and_generates_files(engine, tmp_path):
     import gradio as gr
 
-    from quiz.ui import build_quiz_tab, render_html
+    from web.quiz_tab import build_quiz_tab, render_html
 
     with gr.Blocks() as demo:
         tab = build_quiz_tab(engine, out_dir=tmp_path)

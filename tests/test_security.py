@@ -160,7 +160,7 @@ def test_no_handler_bypasses_the_queue(server):
 
 def test_raced_logins_are_counted_before_scrypt(env):
     from npcqa import audit
-    from web.admin import AdminConsole
+    from web.console import AdminConsole
 
     console = AdminConsole(env["engine"], env["settings"], feedback_path=env["root"] / "fb.jsonl")
     before = len(audit.read_audit(env["settings"], action="login_failed"))
@@ -176,7 +176,7 @@ def test_raced_logins_are_counted_before_scrypt(env):
 
 def test_per_user_budget_across_addresses(env):
     from npcqa.auth import USER_FREE
-    from web.admin import AdminConsole
+    from web.console import AdminConsole
 
     console = AdminConsole(env["engine"], env["settings"], feedback_path=env["root"] / "fb.jsonl")
     msgs = [console.login("admin", "wrong", f"10.1.{i}.1")[1] for i in range(USER_FREE + 3)]
@@ -186,7 +186,7 @@ def test_per_user_budget_across_addresses(env):
 
 
 def test_failed_login_names_only_when_known(env):
-    from web.admin import AdminConsole
+    from web.console import AdminConsole
 
     console = AdminConsole(env["engine"], env["settings"], feedback_path=env["root"] / "fb.jsonl")
     console.login("my-Secret-Pa55", "x", "10.3.0.1")

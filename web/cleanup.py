@@ -1,6 +1,6 @@
 """Scheduled removal of the app's temporary files.
 
-Why: quiz exports (``quiz.ui``) and feedback CSV exports (``web.admin``) are written to fresh temp
+Why: quiz exports (``web.quiz_tab``) and feedback CSV exports (``web.console``) are written to fresh temp
 folders, and Gradio's upload cache keeps every uploaded file; nothing removed either, so the disk
 filled with every request. Gradio copies what a handler returns into its own cache before the browser
 downloads it, so an export folder is no longer needed minutes after it was written.
@@ -20,7 +20,9 @@ from pathlib import Path
 CLEAN_EVERY = 600  # seconds between two clean-ups
 EXPORT_MAX_AGE = 3600  # an export folder older than this is removed (downloads happen within minutes)
 CACHE_MAX_AGE = 3600  # Gradio's cached uploads / returned files older than this are removed
-EXPORT_PREFIXES = ("npcqa-quiz-", "npcqa-feedback-")
+QUIZ_EXPORT_PREFIX = "npcqa-quiz-"  # temp folders of the quiz tab's exports (web.quiz_tab)
+FEEDBACK_EXPORT_PREFIX = "npcqa-feedback-"  # temp folders of the console's feedback CSV (web.console)
+EXPORT_PREFIXES = (QUIZ_EXPORT_PREFIX, FEEDBACK_EXPORT_PREFIX)
 
 _lock = threading.Lock()
 

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from npcqa.jsonl import append_jsonl, now_iso  # noqa: F401  (now_iso re-exported)
+from npcqa.jsonl import append_jsonl
 
 RATINGS = ("up", "down")
 
@@ -38,3 +38,12 @@ def read_feedback(path: str | Path) -> list[dict[str, Any]]:
             if isinstance(obj, dict):
                 out.append(obj)
     return out
+
+
+def citations_text(citations: list | None) -> str:
+    """A record's citations as one line (``[1] 标题 定位；[2] …``), for the console's table and CSV."""
+    parts = []
+    for c in citations or []:
+        if isinstance(c, dict):
+            parts.append(f"[{c.get('n', '')}] {c.get('title', '')} {c.get('locator', '')}".strip())
+    return "；".join(parts)

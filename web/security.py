@@ -29,7 +29,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qs, unquote
 
 BROWSER_COOKIE = "npcqa_browser"
-COOKIE_MAX_AGE = 8 * 3600  # as long as the longest console session (web.admin.SESSION_MAX)
+COOKIE_MAX_AGE = 8 * 3600  # as long as the longest console session (web.sessions.SESSION_MAX)
 # The largest non-upload request body: the chat history the page sends back grows with the chat
 # (rendered answers are ~5–30 KB each, the page keeps web.chat.MAX_HISTORY_MESSAGES of them).
 MAX_BODY_BYTES = 4 * 1024 * 1024

@@ -11,9 +11,7 @@ Element ids are stable and prefixed ``quiz-``.
 """
 from __future__ import annotations
 
-import html
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -24,21 +22,16 @@ from npcqa.types import KIND_LABELS
 from quiz.export import source_label, write
 from quiz.generate import TYPES, QuizItem, build_quiz
 from quiz.select import Corpus, QuizError
+from web.cleanup import QUIZ_EXPORT_PREFIX
+from web.clock import file_stamp
+from web.markup import esc
+from web.styles import QUIZ_CSS
 
 MAX_PER_TYPE = 50
 MAX_SEED = 2**31 - 1  # random.Random takes any int, but a 10**308 "seed" is only a way to burn CPU
-EXPORT_PREFIX = "npcqa-quiz-"  # temp folders of the exports, removed on a schedule (web/cleanup.py)
 DEFAULT_COUNTS = {"单选": 5, "多选": 3, "判断": 5, "填空": 3}
 _ELEM = {"单选": "single", "多选": "multi", "判断": "judge", "填空": "blank"}
 
-CSS = """
-#quiz-preview .quiz-item {border-bottom: 1px solid #e5e7eb; padding: 8px 0;}
-#quiz-preview .quiz-type {display: inline-block; font-size: 12px; padding: 0 6px; border-radius: 4px;
-  background: #eef2ff; color: #3730a3; margin-right: 6px;}
-#quiz-preview .quiz-options {margin: 4px 0 4px 1.5em; padding: 0;}
-#quiz-preview .quiz-answer {color: #065f46;}
-#quiz-preview .quiz-expl, #quiz-preview .quiz-src {color: #4b5563; font-size: 13px;}
-"""
 
 
 @dataclass
@@ -58,7 +51,6 @@ class QuizTab:
 
 def render_html(items: list[QuizItem] | list[dict], error: str = "") -> str:
     """Preview markup; every piece of corpus text is HTML-escaped."""
-    esc = html.escape
     if error:
         return f'<div class="quiz-error" role="alert">⚠️ {esc(error)}</div>'
     if not items:
@@ -75,7 +67,7 @@ def render_html(items: list[QuizItem] | list[dict], error: str = "") -> str:
             f'<p class="quiz-answer">答案：{esc(d["answer"])}</p>'
             f'<p class="quiz-expl">解析：{esc(d["explanation"])}</p>'
             f'<p class="quiz-src">出处：{esc(source_label(d["source"]))}</p></div>')
-    return f"<style>{CSS}</style>" + "".join(out)
+    return f"<style>{QUIZ_CSS}</style>" + "".join(out)
 
 
 def build_quiz_tab(engine, out_dir: str | Path | None = None, gate: Callable[[Any, Any], str] | None = None,
@@ -86,12 +78,12 @@ def build_quiz_tab(engine, out_dir: str | Path | None = None, gate: Callable[[An
     checked on the server for every click and API call (hiding the tab alone would leave
     ``/quiz_generate`` open). ``gate_inputs`` are the components whose value is passed as ``token``."""
 
-    state: dict[str, Any] = {"kw": None, "corpus": None}
+    state: dict[str, Any] = {"chunks": None, "corpus": None}
 
-    def corpus() -> Corpus:
-        kw = getattr(engine, "kw", None)
-        if state["corpus"] is None or kw is not state["kw"]:
-            state["kw"] = kw
+    def corpus() -> Corpus:  # rebuilt when the engine serves a new snapshot (a sync) — a new chunk list
+        chunks = getattr(engine, "chunks", None)
+        if state["corpus"] is None or chunks is not state["chunks"]:
+            state["chunks"] = chunks
             state["corpus"] = Corpus.from_engine(engine)
         return state["corpus"]
 
@@ -141,9 +133,9 @@ def build_quiz_tab(engine, out_dir: str | Path | None = None, gate: Callable[[An
                                 corpus=corpus())
         except QuizError as e:
             return nothing(str(e))
-        base = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix=EXPORT_PREFIX))
+        base = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix=QUIZ_EXPORT_PREFIX))
         base.mkdir(parents=True, exist_ok=True)
-        stem = f"quiz-{time.strftime('%Y%m%d-%H%M%S')}-seed{int(seed or 0)}"
+        stem = f"quiz-{file_stamp()}-seed{int(seed or 0)}"
         paths = {fmt: str(write(result.items, base / f"{stem}.{fmt}")) for fmt in ("xlsx", "docx", "txt", "json")}
         return (render_html(result.items), result.report.summary(), list(paths.values()),
                 *[gr.update(value=paths[fmt], visible=True) for fmt in ("xlsx", "docx", "txt", "json")])
