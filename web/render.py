@@ -1,6 +1,6 @@
 """HTML and plain-text rendering of engine answers for the web chat.
 
-Every piece of document or user text goes through ``html.escape`` before it is put into
+Every piece of document or user text goes through ``web.markup.esc`` before it is put into
 markup, so HTML or ``<script>`` inside a corpus file is shown as text, never run. The markup
 is emitted on one line (no blank lines) so the chat's Markdown renderer treats it as a raw HTML
 block and never re-interprets document text as Markdown.
@@ -11,20 +11,16 @@ block and never re-interprets document text as Markdown.
 from __future__ import annotations
 
 import re
-from html import escape
 
 from index.relevance import CAUTION_TEXT
 from npcqa.text import split_sentences
 from npcqa.types import KIND_LABELS, Answer, Citation
+from web.markup import esc
 
 _MARKER = re.compile(r"\[(\d{1,2})\]")
 _GROUP = re.compile(r"^【(.{1,8})】$")
 NOT_FOUND_TITLE = "未找到可靠依据"
 CAUTION_TITLE = "仅供参考：可能相关，但未必直接回答了问题"
-
-
-def esc(text: object) -> str:
-    return escape(str(text or ""), quote=True)
 
 
 def kind_label(kind: str) -> str:
