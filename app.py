@@ -47,7 +47,7 @@ FILTERS_LABEL = "筛选与示例"
 CHAT_PLACEHOLDER = (f"在下方输入问题，或在“{FILTERS_LABEL}”中点选示例问题。"
                     "回答中的编号对应下方“参考依据”，点开可核对原文。")
 FEEDBACK_MORE = "如有具体意见，可在下方补充。"
-NARROW_PX = 480  # phones: the layout of web/render.py's CSS media query below this width
+NARROW_PX = 480  # phones: the layout of web/static/chat-layout.css's media query below this width
 # On load: open the filter panel on wide screens; when an answer arrives, bring its first line into view
 # (the page is the only scroll: the question at the top of the viewport, the answer's start under it).
 LAYOUT_JS = """
@@ -178,7 +178,7 @@ def build_demo(engine, feedback_path: str | Path | None = None, logs_dir: str | 
                                                           elem_classes="npc-example"), q) for eid, label, q in EXAMPLES]
                             gr.HTML(f'<p class="npc-tip">{FOLLOW_UP_TIP}</p>', elem_id="follow-up-tip")
                     with gr.Column(scale=3, min_width=420, elem_id="chat-column"):
-                        # no height: the chat grows with its answers and the page is the one scroll (CSS in web/render.py)
+                        # no height: the chat grows with its answers and the page is the one scroll (CSS in web/static/chat-layout.css)
                         chat = gr.Chatbot(
                             label="问答", show_label=False, elem_id="chat", height=None, buttons=[], latex_delimiters=[],
                             sanitize_html=True, render_markdown=True, autoscroll=False, group_consecutive_messages=False,
@@ -290,8 +290,7 @@ def build_demo(engine, feedback_path: str | Path | None = None, logs_dir: str | 
 
 
 def _bind_launch_defaults(demo) -> None:
-    from web.render import CSS
-    from web.styles import ADMIN_CSS
+    from web.styles import ADMIN_CSS, CHAT_CSS as CSS
 
     original = demo.launch
 

@@ -18,5 +18,11 @@ def css(name: str) -> str:
     return "\n" + (STATIC_DIR / f"{name}.css").read_text(encoding="utf-8")
 
 
-ADMIN_CSS = css("admin")  # the 管理 console (joined to web.render.CSS at launch, see app.py)
+# chat-layout.css — the chat's layout at every width: the page is the one scroll (the chat grows with its
+# answers instead of scrolling inside a box), the question box stays at the bottom of the viewport, and at
+# ≤ 480 px (phones) the filter panel folds above the chat, touch targets are ≥ 44 px and answer text is 16 px.
+# Gradio prefixes custom rules with its app container, and rules inside @media only get the prefixed copy:
+# the page's outer containers are therefore styled by top-level rules only.
+CHAT_CSS = css("chat") + css("chat-layout")  # the page and the 问答 tab (answers: web.render's markup)
+ADMIN_CSS = css("admin")  # the 管理 console (joined to CHAT_CSS at launch, see app.py)
 QUIZ_CSS = css("quiz")  # the 出题 preview (inlined in the preview's markup: web.quiz_tab.render_html)
