@@ -25,6 +25,7 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
+from typing import Iterator
 
 from npcqa.text import match_form, to_simplified
 from npcqa.types import Chunk
@@ -59,6 +60,9 @@ def _skey(sent) -> tuple:
 
 
 class _Run:
+    """One generation: the material of the selected chunks, what has been asked so far (stems, facts,
+    sentences) and one item stream per type; the streams share that state so types do not repeat."""
+
     def __init__(self, chunks: list[Chunk], corpus: Corpus, seed: int, report: QualityReport):
         self.corpus, self.seed, self.report = corpus, seed, report
         self.pools = pools_for(corpus, chunks)
@@ -83,15 +87,12 @@ class _Run:
         mat.update(f"list:{lf.kind}" for lf in self.lists)
         report.material = dict(sorted(mat.items()))
 
-    def drop(self, t: str, item: QuizItem, reason: str) -> None:
-        self.report.record_drop(t, item, reason)
-
     def accept(self, t: str, item: QuizItem | None) -> bool:
         if item is None:
             return False
         reason = validate(item, self.pools, self.stems)
         if reason:
-            self.drop(t, item, reason)
+            self.report.record_drop(t, item, reason)
             return False
         self.stems.add(match_form(item.stem))
         return True
@@ -111,28 +112,37 @@ class _Run:
         self.used_facts.add(f.key)
         self.used_sents[_skey(f.sent)] = None
 
-    def items(self, t: str):
+    def items(self, t: str) -> Iterator[QuizItem]:
         """Yield validated items of type t, best material first."""
         rng = random.Random(f"{self.seed}:{t}")
         if t == "多选":
-            sets = statement_sets(self.facts, random.Random(f"{self.seed}:statements"))
-            self.report.material["statements"] = len(sets)
-            order = _weighted_order(self.lists + sets, rng)
-            fresh = [x for x in order if not isinstance(x, ListFact) or x.sent is None
-                     or _skey(x.sent) not in self.used_sents]
-            order = fresh + [x for x in order if x not in fresh]
-            for x in order:
-                for _ in range(OPTION_DRAWS):
-                    item = build_multi(x, rng, self.pools) if isinstance(x, ListFact) else \
-                        build_statements(x, rng, self.pools)
-                    if item is None:
-                        break
-                    if self.accept(t, item):
-                        if isinstance(x, ListFact) and x.sent is not None:
-                            self.used_sents[_skey(x.sent)] = None
-                        yield item
-                        break
-            return
+            yield from self._multi_items(rng)
+        else:
+            yield from self._fact_items(t, rng)
+
+    def _multi_items(self, rng: random.Random) -> Iterator[QuizItem]:
+        """多选 from lists and from 下列说法正确的有 statement sets, drawn together by weight."""
+        t = "多选"
+        sets = statement_sets(self.facts, random.Random(f"{self.seed}:statements"))
+        self.report.material["statements"] = len(sets)
+        order = _weighted_order(self.lists + sets, rng)
+        fresh = [x for x in order if not isinstance(x, ListFact) or x.sent is None
+                 or _skey(x.sent) not in self.used_sents]
+        order = fresh + [x for x in order if x not in fresh]
+        for x in order:
+            for _ in range(OPTION_DRAWS):
+                item = build_multi(x, rng, self.pools) if isinstance(x, ListFact) else \
+                    build_statements(x, rng, self.pools)
+                if item is None:
+                    break
+                if self.accept(t, item):
+                    if isinstance(x, ListFact) and x.sent is not None:
+                        self.used_sents[_skey(x.sent)] = None
+                    yield item
+                    break
+
+    def _fact_items(self, t: str, rng: random.Random) -> Iterator[QuizItem]:
+        """单选 / 判断 / 填空 from single facts; 判断 keeps true and false statements in balance."""
         kinds = FACT_KINDS[t]
         truth_next = rng.random() < JUDGE_TRUE_FIRST
         n_true = n_false = 0
