@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 
-# class → terms; ``scope`` keeps distractors plausible (no 国务院 where the text says 本级…).
+# class → terms: a body's distractors come from its own class.
 BODY_CLASSES: dict[str, list[str]] = {
     "organ": ["国务院", "中央军事委员会", "国家监察委员会", "最高人民法院", "最高人民检察院",
               "人民政府", "监察委员会", "人民法院", "人民检察院", "审计机关"],
@@ -17,6 +17,7 @@ BODY_CLASSES: dict[str, list[str]] = {
     "office": ["办事机构", "工作机构"],
     "meeting": ["全体会议", "联组会议", "分组会议", "小组会议", "常务委员会会议", "主席团会议"],
 }
+# scope keeps body distractors plausible (no 国务院 where the text says 本级…, see quiz.distractors)
 NATIONAL = ("国务院", "中央军事委员会", "国家监察委员会", "最高人民法院", "最高人民检察院", "委员长会议",
             "宪法和法律委员会")
 LOCAL_ONLY = ("主任会议",)
@@ -30,8 +31,8 @@ PROC_CLASSES: dict[str, list[str]] = {
 FREQ_TERMS = ["每年", "每半年", "每季度", "每月", "每两年", "每三年"]
 # Terms that say the same thing: never each other's distractor, and one stands for the other
 # when the validator asks whether a filler is correct elsewhere in the corpus.
-INTERCHANGEABLE_TERMS = [("过半数", "半数以上", "二分之一以上"), ("专题调查研究", "专题调研"), ("执法检查", "跟踪检查"),
-            ("日", "天")]
+INTERCHANGEABLE_TERMS = [("过半数", "半数以上", "二分之一以上"), ("专题调查研究", "专题调研"),
+                         ("执法检查", "跟踪检查"), ("日", "天")]
 
 
 def interchangeable(term: str) -> set[str]:
