@@ -33,6 +33,17 @@ _COUNT_CN = re.compile(rf"(?:(?<=不少于)|(?<=至少)|(?<=不超过))?([{CN_NU
 _COUNT_LIMIT = re.compile(rf"(?<=不少于|不超过)({NUM})(人|名|件|次|项|个|户|天|场)")
 _COUNT_AR = re.compile(r"(?<![\d.+\-至到])(\d{1,5})(人次|名|件|项|个|户|场|条|次|人)(?![\d+])")
 _FREQ = re.compile("|".join(sorted(FREQ_TERMS, key=len, reverse=True)))
+# How good a question each kind of fact makes (the draw is weighted by these): a legal time limit,
+# ratio or count is the classic exam point; a frequency, procedure or body less so; 常务委员会 /
+# 人民代表大会 occur in nearly every sentence, and a body inside a list of bodies is a 多选 question.
+WEIGHTS = {"time": 3.0, "time:month": 2.0, "ratio": 3.0, "count": 3.0, "count:limit": 2.5, "count:ar": 1.0,
+           "freq": 1.5, "term": 3.0, "body": 2.0, "proc": 1.5, "everywhere": 1.0}
+EVERYWHERE_BODIES = ("常务委员会", "人民代表大会")
+MAX_TIME_VALUE = 1000  # 一千日 is no time limit: larger numbers before a time unit are dates or statistics
+MAX_TIME_YEARS = 100  # …and for years the limit is a hundred
+MIN_COUNT = 2  # 一人以上 / 1名 say "some", not a number worth asking
+MIN_QUOTED_HANZI = 2  # a quoted term needs at least two Chinese characters to be a named measure
+MIN_SENTENCE = 12  # shorter sentences are headings or fragments, not statements to ask about
 LIST_MEMBER_WEIGHT = 0.05  # a body inside a list of bodies: a 多选 question, a poor blank (see extract_facts)
 LOW_WEIGHT = 0.1  # facts weighted below this are asked last and never as 多选 statements
 _QUOTE = re.compile(r"“([^“”\"，。、,；：:！？!?（）()]{2,12})”")
@@ -84,7 +95,7 @@ def sentences(chunk: Chunk) -> list[Sentence]:
             i += 1
             if ENUM_LINE.match(s) or s.endswith(("：", ":")) or _BAD_SENTENCE.search(s):
                 continue
-            if len(s) < 12 or not _balanced(s):
+            if len(s) < MIN_SENTENCE or not _balanced(s):
                 continue
             if k > 0 and _CONTINUATION.match(s):
                 continue
@@ -127,51 +138,52 @@ def extract_facts(chunk: Chunk) -> list[Fact]:
                 continue
             suf = {"以内": "内", "之内": "内", "以前": "前", "以后": "后"}.get(m.group(3), m.group(3))
             v = num_value(m.group(1))
-            if v is None or v > 1000 or (m.group(2) == "年" and v > 100):
+            if v is None or v > MAX_TIME_VALUE or (m.group(2) == "年" and v > MAX_TIME_YEARS):
                 continue
-            add("time", f"time:{suf}", m.start(), m.end(), 3.0, value=v, unit=m.group(2), suffix=m.group(3))
+            add("time", f"time:{suf}", m.start(), m.end(), WEIGHTS["time"], value=v, unit=m.group(2),
+                suffix=m.group(3))
         for m in _TERM_YEARS.finditer(simp):
-            add("time", "time:term", m.start(), m.end(), 3.0, value=num_value(m.group(1)), unit="年")
+            add("time", "time:term", m.start(), m.end(), WEIGHTS["time"], value=num_value(m.group(1)), unit="年")
         for m in _MONTH.finditer(simp):
             g = 1 if m.group(1) else 2
-            add("time", "time:month", m.start(g), m.end(), 2.0, value=num_value(m.group(g)), unit="月")
+            add("time", "time:month", m.start(g), m.end(), WEIGHTS["time:month"], value=num_value(m.group(g)), unit="月")
         for m in _RATIO.finditer(simp):
-            add("ratio", "ratio", m.start(), m.end(), 3.0, value=num_value(re.sub(r"以上|以下", "", m.group(0)))
-                if "%" in m.group(0) else None)
+            add("ratio", "ratio", m.start(), m.end(), WEIGHTS["ratio"],
+                value=num_value(re.sub(r"以上|以下", "", m.group(0))) if "%" in m.group(0) else None)
         for m in _COUNT_CN.finditer(simp):
             v = num_value(m.group(1))
-            if v is None or v < 2 and m.group(3) == "以上" and m.group(2) not in "人名":
+            if v is None or v < MIN_COUNT and m.group(3) == "以上" and m.group(2) not in "人名":
                 continue
-            add("count", f"count:{m.group(3)}", m.start(1), m.end(), 3.0, value=v, unit=m.group(2),
-                suffix=m.group(3))
+            add("count", f"count:{m.group(3)}", m.start(1), m.end(), WEIGHTS["count"], value=v,
+                unit=m.group(2), suffix=m.group(3))
         for m in _COUNT_LIMIT.finditer(simp):
             v = num_value(m.group(1))
             if v is not None:
-                add("count", "count:limit", m.start(1), m.end(), 2.5, value=v, unit=m.group(2))
+                add("count", "count:limit", m.start(1), m.end(), WEIGHTS["count:limit"], value=v, unit=m.group(2))
         for m in _COUNT_AR.finditer(simp):
             v = int(m.group(1))
-            if v < 2 or _inside_quotes(simp, m.start()):
+            if v < MIN_COUNT or _inside_quotes(simp, m.start()):
                 continue
-            add("count", "count:ar", m.start(1), m.end(), 1.0, value=v, unit=m.group(2))
+            add("count", "count:ar", m.start(1), m.end(), WEIGHTS["count:ar"], value=v, unit=m.group(2))
         for m in _FREQ.finditer(simp):
             nxt = simp[m.end():m.end() + 1]
             if nxt and (nxt in CN_NUM or nxt.isdigit() or nxt in "度届"):
                 continue
-            add("freq", "freq", m.start(), m.end(), 1.5)
+            add("freq", "freq", m.start(), m.end(), WEIGHTS["freq"])
         for m in _QUOTE.finditer(t):
             inner = m.group(1)
-            if len(re.findall(r"[\u4e00-\u9fff]", inner)) < 2:
+            if len(re.findall(r"[\u4e00-\u9fff]", inner)) < MIN_QUOTED_HANZI:
                 continue
             fam = "term:numbered" if inner[0] in CN_NUM or inner[0].isdigit() else "term:quoted"
-            add("term", fam, m.start(1), m.end(1), 3.0)
+            add("term", fam, m.start(1), m.end(1), WEIGHTS["term"])
         for start, end, term, kind, cls in lexicon_hits(simp):
             if kind == "body" and chunk.kind == "report":
                 continue  # bodies in report narrative are mostly parts of names (农业产业代表小组)
             if simp.count(term) != 1:  # the blanked term must not stay visible elsewhere in the stem
                 continue
-            weight = 2.0 if kind == "body" else 1.5
-            if term in ("常务委员会", "人民代表大会"):
-                weight = 1.0
+            weight = WEIGHTS["body"] if kind == "body" else WEIGHTS["proc"]
+            if term in EVERYWHERE_BODIES:
+                weight = WEIGHTS["everywhere"]
             add(kind, f"{kind}:{cls}", start, end, weight)
     # A body inside a list of bodies (人民政府、监察委员会、人民法院和人民检察院) is a 多选 question,
     # not a good blank: the list recurs in dozens of sentences.
