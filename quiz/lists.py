@@ -28,6 +28,15 @@ _LEADS = ("包括", "采取", "做到", "实行", "实现", "坚持", "促进", 
 _PURE_LEADS = ("切实做到", "做到", "通过", "按照", "实行", "紧盯", "宣讲", "聚焦", "破除", "覆盖", "覆蓋", "根据",
                "旨在从", "包括", "采取", "严把", "当好", "反映", "加强对", "着力")
 _FINAL_STOPS = ("等", "的", "有机统一", "相挂钩", "挂钩", "相结合", "相统一", "能力", "程序", "闭环")
+ENUM_ITEM_LEN = (4, 70)  # an （一） item shorter is a fragment, longer a paragraph: neither is an option
+POINT_ITEM_LEN = (4, 28)  # a 一是… point of a report: a short phrase
+INLINE_ITEM_LEN = (2, 12)  # an item of X、Y、Z和W: a word or a short phrase
+INLINE_LEN_SLACK = 3  # the first / last item may differ this much from the middle items' median length…
+INLINE_MIDDLE_SLACK = 4  # …and each middle item this much
+MIN_ENUM_ITEMS = 2  # a 多选 needs at least two correct items
+MIN_POINTS = 3  # 一是…二是…三是…: fewer points are not a list of the section
+# How good a question each kind of list makes (see quiz.facts.WEIGHTS for single facts).
+LIST_WEIGHTS = {"enum": 3.0, "points": 2.5, "inline:body": 3.0, "inline:item": 2.0}
 _ITEM_BAD = re.compile(r"[“”\"《》（）()\d等]|^[的了和及与或]|[的了和及与或]$")
 
 
@@ -67,10 +76,10 @@ def extract_lists(chunk: Chunk) -> list[ListFact]:
             while j < len(lines) and (m := ENUM_LINE.match(lines[j])):
                 items.append(_clean_item(m.group(2)))
                 j += 1
-            usable = [it for it in items if 4 <= len(it) <= 70 and "其他" not in it]
-            if len(usable) >= 2 and not re.search(r"前款|本条", lead):
+            usable = [it for it in items if ENUM_ITEM_LEN[0] <= len(it) <= ENUM_ITEM_LEN[1] and "其他" not in it]
+            if len(usable) >= MIN_ENUM_ITEMS and not re.search(r"前款|本条", lead):
                 quote = "\n".join([lead] + lines[i + 1:j])
-                out.append(ListFact("enum", "enum", usable, chunk, quote, lead=lead, weight=3.0))
+                out.append(ListFact("enum", "enum", usable, chunk, quote, lead=lead, weight=LIST_WEIGHTS["enum"]))
             i = j
         else:
             i += 1
@@ -85,15 +94,15 @@ def extract_lists(chunk: Chunk) -> list[ListFact]:
                 items.append(body.strip())
                 expect += 1
             elif n == 1:
-                if len(items) >= 3:
+                if len(items) >= MIN_POINTS:
                     break
                 items, expect = [body.strip()], 2
-        if len(items) < 3:
+        if len(items) < MIN_POINTS:
             items = [m.strip() for m in _DASH_POINT.findall(chunk.text)]
-        items = [it for it in items if 4 <= len(it) <= 28 and not _ITEM_BAD.search(it)]
-        if len(items) >= 3:
+        items = [it for it in items if POINT_ITEM_LEN[0] <= len(it) <= POINT_ITEM_LEN[1] and not _ITEM_BAD.search(it)]
+        if len(items) >= MIN_POINTS:
             out.append(ListFact("points", "points", items, chunk, "；".join(items), lead=section_label(chunk),
-                                weight=2.5))
+                                weight=LIST_WEIGHTS["points"]))
     # X、Y、Z和W inside a sentence
     for sent in sentences(chunk):
         lf = _inline_list(sent)
@@ -117,6 +126,10 @@ def _boundaries(text: str) -> set[int]:
     return out
 
 
+def _item_len_ok(item: str) -> bool:
+    return INLINE_ITEM_LEN[0] <= len(item) <= INLINE_ITEM_LEN[1]
+
+
 def _inline_list(sent: Sentence) -> ListFact | None:
     simp = sent.simp
     best = None
@@ -126,7 +139,7 @@ def _inline_list(sent: Sentence) -> ListFact | None:
             continue
         parts = clause.split("、")
         middles = parts[1:-1]
-        if any(not (2 <= len(p) <= 12) or _ITEM_BAD.search(p) for p in middles):
+        if any(not _item_len_ok(p) or _ITEM_BAD.search(p) for p in middles):
             continue
         med = sorted(len(p) for p in middles)[len(middles) // 2]
         # first item: a body term ending the leading part, the whole part, or what follows a lead verb
@@ -135,17 +148,17 @@ def _inline_list(sent: Sentence) -> ListFact | None:
         bounds = _boundaries(clause)
         if hits and hits[-1][3] == "body":
             first_item = hits[-1][2]
-        elif len(first) <= med + 3:
+        elif len(first) <= med + INLINE_LEN_SLACK:
             first_item = first
         else:
             cuts = [first.rfind(ld) + len(ld) for ld in _LEADS if ld in first]
-            cuts = [k for k in cuts if k in bounds and 2 <= len(first) - k]
+            cuts = [k for k in cuts if k in bounds and INLINE_ITEM_LEN[0] <= len(first) - k]
             first_item = first[max(cuts):] if cuts else ""
         for ld in _PURE_LEADS:
-            if first_item.startswith(ld) and len(first_item) - len(ld) >= 2:
+            if first_item.startswith(ld) and len(first_item) - len(ld) >= INLINE_ITEM_LEN[0]:
                 first_item = first_item[len(ld):]
                 break
-        if (not (2 <= len(first_item) <= 12) or abs(len(first_item) - med) > 3 or _ITEM_BAD.search(first_item)
+        if (not _item_len_ok(first_item) or abs(len(first_item) - med) > INLINE_LEN_SLACK or _ITEM_BAD.search(first_item)
                 or re.match(r"^[由对向在从将把以为与和及其]", first_item)):
             continue
         # last item(s): split on a connector; the final item ends the clause or stops at 等 / 的
@@ -154,7 +167,7 @@ def _inline_list(sent: Sentence) -> ListFact | None:
         rest_off = 0
         for con in _CONNECTORS:
             k = last.find(con)
-            if 2 <= k <= 12:
+            if INLINE_ITEM_LEN[0] <= k <= INLINE_ITEM_LEN[1]:  # k = the item's length before the connector
                 tail_items = [last[:k]]
                 rest_off = k + len(con)
                 break
@@ -163,13 +176,13 @@ def _inline_list(sent: Sentence) -> ListFact | None:
         if hits:
             final = hits[0][2]
         else:
-            stops = [k for k in (last_rest.find(w) for w in _FINAL_STOPS) if k >= 2]
+            stops = [k for k in (last_rest.find(w) for w in _FINAL_STOPS) if k >= INLINE_ITEM_LEN[0]]
             final = last_rest[:min(stops)] if stops else last_rest
-        if not (2 <= len(final) <= 12) or abs(len(final) - med) > 3 or _ITEM_BAD.search(final):
+        if not _item_len_ok(final) or abs(len(final) - med) > INLINE_LEN_SLACK or _ITEM_BAD.search(final):
             continue
-        if tail_items and (_ITEM_BAD.search(tail_items[0]) or abs(len(tail_items[0]) - med) > 3):
+        if tail_items and (_ITEM_BAD.search(tail_items[0]) or abs(len(tail_items[0]) - med) > INLINE_LEN_SLACK):
             continue
-        if any(abs(len(p) - med) > 4 for p in middles):
+        if any(abs(len(p) - med) > INLINE_MIDDLE_SLACK for p in middles):
             continue
         items = [first_item] + middles + tail_items + [final]
         if len(set(items)) != len(items):
@@ -182,7 +195,7 @@ def _inline_list(sent: Sentence) -> ListFact | None:
         fam = "inline:body" if is_body else "inline:item"
         orig_items = [sent.text[start:end][a:b] for a, b in _item_spans(simp[start:end], items)]
         lf = ListFact("inline", fam, orig_items, sent.chunk, sent.text, sent=sent, span=(start, end),
-                      weight=3.0 if is_body else 2.0)
+                      weight=LIST_WEIGHTS[fam])
         if best is None or len(items) > len(best.items):
             best = lf
     return best
