@@ -55,7 +55,8 @@ def _lookup_form(s: str) -> str:
 
 
 class Corpus:
-    """Every indexed chunk (for sources and for distractors) plus a lazily built retrieval engine."""
+    """Every indexed chunk (for sources and for distractors), the material mined from them (``pool_cache``)
+    and a lazily built retrieval engine."""
 
     def __init__(self, chunks: list[Chunk], engine=None, engine_factory: Callable[[], object] | None = None):
         self.chunks = sorted(chunks, key=lambda c: (c.doc_id, c.order, c.id))
