@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from npcqa.text import match_form, to_simplified
 from npcqa.types import Chunk
@@ -17,9 +17,6 @@ from quiz.cite import section_key
 from quiz.facts import Fact, extract_facts
 from quiz.lexicon import BODY_CLASSES, FREQ_TERMS, PROC_CLASSES
 from quiz.lists import ListFact, extract_lists
-
-if TYPE_CHECKING:
-    from quiz.select import Corpus
 
 POOL_CHUNKS = 4000  # distractor material is mined from at most this many chunks (all of a normal corpus)
 
@@ -125,6 +122,11 @@ def pool_chunks(chunks: list[Chunk]) -> list[Chunk]:
     return core + rest[::step][:room]
 
 
-def pools_for(corpus: "Corpus", extra: list[Chunk] | None = None) -> Pools:
+class HasPoolCache(Protocol):
+    """A quiz.select.Corpus, as far as the pools are concerned (so this module need not import it)."""
+    pool_cache: PoolCache
+
+
+def pools_for(corpus: HasPoolCache, extra: list[Chunk] | None = None) -> Pools:
     """Distractor pools of ``corpus``, with ``extra`` chunks added if not mined."""
     return corpus.pool_cache.pools(extra)
