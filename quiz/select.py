@@ -119,7 +119,7 @@ class Corpus:
         return sorted(out, key=lambda d: (kind_order.get(d["kind"], 9), d["name"]))
 
     @property
-    def law_names(self) -> "LawNames":
+    def law_names(self) -> LawNames:
         """The same law names the article lookup uses (index.lawnames), for this corpus's law titles."""
         with self._law_names_lock:
             if self._law_names is None:
