@@ -57,7 +57,7 @@ def load_corpus(settings):
 
 
 def markdown(data: dict) -> str:
-    from quiz.generate import DROP_REASONS, TYPES
+    from quiz.model import DROP_REASONS, TYPES
 
     rows = ["| metric | value |", "| --- | --- |",
             f"| source | {data['source']} ({data['chunks']} chunks) |",
@@ -87,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from npcqa.settings import get_settings
     from quiz.export import to_text
-    from quiz.generate import TYPES, build_quiz
+    from quiz.generate import build_quiz
+    from quiz.model import TYPES
 
     settings = get_settings()
     t0 = time.perf_counter()

@@ -4,5 +4,6 @@
     result = build_quiz("监督法", count=20, seed=1)
     quiz.export.write(result.items, "quiz.xlsx")
 """
-from quiz.generate import TYPES, QualityReport, QuizItem, QuizResult, build_quiz, generate  # noqa: F401
+from quiz.generate import build_quiz, generate  # noqa: F401
+from quiz.model import TYPES, QualityReport, QuizItem, QuizResult  # noqa: F401
 from quiz.select import Corpus, QuizError, select_chunks  # noqa: F401

@@ -37,8 +37,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from quiz.export import FORMATS, to_json, to_text, write
-    from quiz.generate import build_quiz, parse_counts
+    from quiz.generate import build_quiz
     from quiz.select import Corpus, QuizError
+    from quiz.spec import parse_counts
 
     try:
         if args.list_sources:

@@ -19,12 +19,17 @@ keeps every chunk in memory, so only ``query:`` specs need the embedding model.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from index.normalize import law_short_name
 from npcqa.text import cn_to_int, match_form
 from npcqa.types import Chunk
+from quiz.pools import PoolCache
+
+if TYPE_CHECKING:
+    from index.lawnames import LawNames
 
 QUERY_TOP = 8
 # Limits on what a visitor may ask for (the web quiz tab is open like the chat). Resolving pieces
@@ -38,19 +43,20 @@ _RANGE = re.compile(rf"^第?\s*({_NUM})\s*条?\s*(?:-|—|–|~|～|至|到)\s*�
 _ONE_ARTICLE = re.compile(rf"^第?\s*({_NUM})\s*条$")
 _CHAPTER = re.compile(rf"^第?\s*({_NUM})\s*章$")
 _INLINE = re.compile(rf"^(.+?)\s*(第\s*{_NUM}\s*[章条].*)$")
-_SECTION_SUFFIX = re.compile(r"（\d+/\d+）$")
 
 
 class QuizError(ValueError):
     """The quiz cannot be built as asked (unknown source, nothing to ask about…). Message is user-facing."""
 
 
-def _norm(s: str) -> str:
+def _lookup_form(s: str) -> str:
+    """``match_form`` and lower-cased: a spec finds a title, doc_id or file stem whatever its letter case."""
     return match_form(s).lower()
 
 
 class Corpus:
-    """Every indexed chunk (for sources and for distractors) plus a lazily built retrieval engine."""
+    """Every indexed chunk (for sources and for distractors), the material mined from them (``pool_cache``)
+    and a lazily built retrieval engine."""
 
     def __init__(self, chunks: list[Chunk], engine=None, engine_factory: Callable[[], object] | None = None):
         self.chunks = sorted(chunks, key=lambda c: (c.doc_id, c.order, c.id))
@@ -60,7 +66,9 @@ class Corpus:
         for c in self.chunks:
             self.docs.setdefault(c.doc_id, []).append(c)
         self.by_id = {c.id: c for c in self.chunks}
-        self._cache: dict = {}  # generate.py keeps its distractor pools here
+        self.pool_cache = PoolCache(self.chunks)  # facts, lists and distractor pools, mined once
+        self._law_names: LawNames | None = None
+        self._law_names_lock = threading.Lock()
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -109,6 +117,17 @@ class Corpus:
                         "name": law_short_name(c.title) if c.kind == "law" else c.title})
         kind_order = {"law": 0, "opinion": 1, "report": 2}
         return sorted(out, key=lambda d: (kind_order.get(d["kind"], 9), d["name"]))
+
+    @property
+    def law_names(self) -> LawNames:
+        """The same law names the article lookup uses (index.lawnames), for this corpus's law titles."""
+        with self._law_names_lock:
+            if self._law_names is None:
+                from index.lawnames import LawNames, db_titles
+                from index.normalize import law_abbreviations
+
+                self._law_names = LawNames(self.law_docs(), other_titles=db_titles(), aliases=law_abbreviations())
+            return self._law_names
 
     def law_docs(self) -> dict[str, str]:
         """law title → doc_id (the newest version when a title is indexed twice)."""
@@ -197,52 +216,40 @@ def _law_filter(qual: str) -> tuple[Callable[[Chunk], bool], str]:
 
             preds.append(chap)
         else:
-            key = _norm(part)
-            preds.append(lambda c, key=key: key in _norm(f"{c.extra.get('chapter', '')} {c.heading_path}"))
+            key = _lookup_form(part)
+            preds.append(lambda c, key=key: key in _lookup_form(f"{c.extra.get('chapter', '')} {c.heading_path}"))
     if not preds:
         return (lambda c: True), ""
     return (lambda c: any(p(c) for p in preds)), qual
-
-
-def _law_names(corpus: Corpus):
-    """The same law names the article lookup uses (index.lawnames), for the corpus's law titles."""
-    names = corpus._cache.get("law_names")
-    if names is None:
-        from index.lawnames import LawNames, db_titles
-        from index.normalize import law_abbreviations
-
-        names = corpus._cache["law_names"] = LawNames(corpus.law_docs(), other_titles=db_titles(),
-                                                      aliases=law_abbreviations())
-    return names
 
 
 def _match_law(name: str, corpus: Corpus) -> str | None:
     """Any name of a law (full title, without 中华人民共和国, 《》, abbreviation, 关于…的决定 core words)
     → its title; a law of the DB that is not indexed is returned too, so the caller can say so."""
     laws = corpus.law_docs()
-    n = _norm(name).strip("《》")
-    by_norm = {_norm(t): t for t in laws}
+    n = _lookup_form(name).strip("《》")
+    by_norm = {_lookup_form(t): t for t in laws}
     if n in by_norm:
         return by_norm[n]
-    title = _law_names(corpus).resolve(name)
+    title = corpus.law_names.resolve(name)
     if title is not None:
         return title
     for t in laws:
-        if _norm(law_short_name(t)) == n:
+        if _lookup_form(law_short_name(t)) == n:
             return t
     return None
 
 
 def _match_docs(name: str, corpus: Corpus) -> list[str]:
     """Report / opinion (or any document) by doc_id, file stem or part of its title."""
-    n = _norm(name)
+    n = _lookup_form(name)
     if not n:
         return []
     if name in corpus.docs:
         return [name]
     exact, partial = [], []
     for doc_id, chunks in corpus.docs.items():
-        title = _norm(chunks[0].title)
+        title = _lookup_form(chunks[0].title)
         stem = doc_id.rsplit("/", 1)[-1].rsplit(".", 1)[0].lower()
         if n in (title, stem, doc_id.lower()):
             exact.append(doc_id)
@@ -280,7 +287,7 @@ def _resolve_one(spec: str, corpus: Corpus, query_top: int) -> tuple[list[Chunk]
     if title is not None:
         doc_id = corpus.law_docs().get(title)
         if doc_id is None:
-            close = _law_names(corpus).closest(title)
+            close = corpus.law_names.closest(title)
             hint = ("名称最接近的已收录法律：" + "、".join(f"《{law_short_name(t)}》" for t in close) + "。") if close else ""
             raise QuizError(f"法律《{title}》不在当前索引中：请先把它加入语料（corpus/manifest.toml）并运行 python -m ingest。"
                             + hint)
@@ -296,8 +303,8 @@ def _resolve_one(spec: str, corpus: Corpus, query_top: int) -> tuple[list[Chunk]
                         "也可以写 query:检索词。")
     chunks = [c for d in doc_ids for c in corpus.docs[d]]
     if qual:
-        key = _norm(qual)
-        chunks = [c for c in chunks if key in _norm(c.locator) or key in _norm(c.heading_path)]
+        key = _lookup_form(qual)
+        chunks = [c for c in chunks if key in _lookup_form(c.locator) or key in _lookup_form(c.heading_path)]
         if not chunks:
             raise QuizError(f"“{name}”中没有名为“{qual}”的部分。")
     return chunks, {"spec": spec, "kind": "document", "titles": [corpus.docs[d][0].title for d in doc_ids],
@@ -346,7 +353,3 @@ def select_chunks(sources: str | list[str], corpus: Corpus | None = None, settin
         raise QuizError(f"来源 {'、'.join(specs)} 没有匹配到任何文本块。")
     return Selection(chunks=chunks, specs=specs, resolved=resolved)
 
-
-def section_label(c: Chunk) -> str:
-    """A report chunk's section without the ``（1/3）`` part counter."""
-    return _SECTION_SUFFIX.sub("", c.locator or "").strip()

@@ -40,7 +40,7 @@ def _core(stem: str) -> str:
 
 def check_item(it, engine, seen: set[str]) -> None:
     """Independent checks of one item (on top of the generator's own validator)."""
-    from quiz.generate import BLANK, LETTERS, PAREN
+    from quiz.model import BLANK, LETTERS, PAREN
 
     d = it.to_json()
     assert set(d) == CONTRACT and set(d["source"]) == SOURCE_KEYS
@@ -77,7 +77,7 @@ def check_item(it, engine, seen: set[str]) -> None:
             assert n(w) not in [n(c) for c in correct]
             assert n(w).rstrip("。；") not in sentence, f"distractor {w!r} is in the source sentence"
             if d["type"] == "单选" and re.search(r"\d|[一二三四五六七八九十]", w):
-                from quiz.facts import sentence_numbers
+                from quiz.numbers import sentence_numbers
 
                 assert not set(sentence_numbers(n(w))) & set(sentence_numbers(sentence)) or \
                     it.meta["kind"] not in ("time", "count", "ratio")
@@ -180,8 +180,8 @@ def test_generate_from_chapter_and_query(corpus, engine):
 
 
 def test_counts_split_and_parse():
-    from quiz.generate import parse_counts, parse_types, split_count
     from quiz.select import QuizError
+    from quiz.spec import parse_counts, parse_types, split_count
 
     assert split_count(20, ["单选", "多选", "判断", "填空"]) == {"单选": 5, "多选": 5, "判断": 5, "填空": 5}
     assert split_count(10, ["单选", "多选", "判断"]) == {"单选": 4, "多选": 3, "判断": 3}
@@ -207,7 +207,9 @@ def test_validator_rejects_bad_items(corpus):
     """The validator catches a distractor from the source sentence and one that is true elsewhere."""
     import copy
 
-    from quiz.generate import build_quiz, pools_for, validate
+    from quiz.generate import build_quiz
+    from quiz.pools import pools_for
+    from quiz.validate import validate
 
     pools = pools_for(corpus)
     result = build_quiz("代表法", counts={"单选": 8}, seed=1, corpus=corpus)
@@ -221,8 +223,8 @@ def test_validator_rejects_bad_items(corpus):
     bad.options[wrong_idx] = word
     assert validate(bad, pools, set()) in ("distractor_in_sentence", "distractor_in_answer")
     # 代表法: 涉及面广…应当自交办之日起六个月内答复 — 三个月内 is the other time limit of that article
+    from quiz.builders import build_single
     from quiz.facts import extract_facts
-    from quiz.generate import build_single
     import random
 
     art = next(c for c in corpus.chunks if c.title == DEPUTIES and "自交办之日起三个月内答复" in c.text)
