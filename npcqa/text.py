@@ -113,6 +113,11 @@ def _jieba():
     return jieba
 
 
+def segment(text: str) -> list[str]:
+    """Precise-mode jieba words of ``text`` as written (no conversion, nothing removed)."""
+    return _jieba().lcut(text)
+
+
 def tokenize(text: str) -> list[str]:
     """Search-mode jieba tokens of the Simplified text, stop-words and punctuation removed."""
     jb = _jieba()

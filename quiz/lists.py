@@ -113,9 +113,9 @@ def extract_lists(chunk: Chunk) -> list[ListFact]:
 
 @functools.lru_cache(maxsize=4096)
 def _words(text: str) -> tuple[str, ...]:
-    from npcqa.text import _jieba
+    from npcqa.text import segment
 
-    return tuple(_jieba().lcut(text))
+    return tuple(segment(text))
 
 
 def _boundaries(text: str) -> set[int]:

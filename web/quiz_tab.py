@@ -20,7 +20,8 @@ import gradio as gr  # a UI module: imported only when the app is built (gr.Requ
 
 from npcqa.types import KIND_LABELS
 from quiz.export import source_label, write
-from quiz.generate import TYPES, QuizItem, build_quiz
+from quiz.generate import build_quiz
+from quiz.model import TYPES, QuizItem
 from quiz.select import Corpus, QuizError
 from web.cleanup import QUIZ_EXPORT_PREFIX
 from web.clock import file_stamp
