@@ -7,9 +7,10 @@ in ； joins the clause whose marker follows it, as in "（一）……；（二
 1. a marker pointing to no passage is removed (``dropped_markers``);
 2. a marker is *term-supported* when at least ``TERM_SHARE`` (50 %) of the sentence's content
    words (jieba precise mode, stop/question words removed, Simplified script) occur in that
-   passage (its title, locator and heading count too). A word also counts when an alias of it
-   does (监督法 ↔ full title, 常委会 ↔ 常务委员会 from ``index/aliases.toml``), and a word of three
-   or more characters counts by the share of its character bigrams found (paraphrase tolerance);
+   passage (its title, locator and heading count too): ``index.coverage.term_share``. A word also
+   counts when an alias of it does (监督法 ↔ full title, 常委会 ↔ 常务委员会 from
+   ``index/aliases.toml``), and a word of three or more characters counts by the share of its
+   character bigrams found (paraphrase tolerance);
 3. every number in the sentence — Arabic or Chinese numerals with their unit (十日, 3个月),
    ordinals (第十五条, 第十八届), fractions (三分之一), percentages, years (2024年 = 二〇二四年) —
    must occur, with the same value and unit, in at least one term-supported cited passage.
@@ -27,6 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from index.coverage import CITATION_MARKER, term_share
 from npcqa.text import cn_to_int, content_words, match_form, to_simplified
 
 TERM_SHARE = 0.5  # share of a sentence's content words that must occur in a cited passage
@@ -35,7 +37,7 @@ SENT_ENDS = "。！？；!?;"
 
 _FW_DIGITS = str.maketrans("０１２３４５６７８９［］", "0123456789[]")
 _MARK_GROUP = re.compile(r"[\[【]\s*(\d{1,3}(?:\s*[,，、\-–]\s*\d{1,3})*)\s*[\]】]")
-_MARK = re.compile(r"\[(\d{1,3})\]")
+_MARK = CITATION_MARKER
 _MARKS_AFTER_END = re.compile(rf"([{SENT_ENDS}])((?:\s*\[\d{{1,3}}\])+)")
 _LIST_PREFIX = re.compile(r"^\s*(?:[-*•·]\s*|\d{1,2}\s*[.、)）](?!\d)\s*|[（(]\s*[一二三四五六七八九十\d]{1,3}\s*[）)]\s*"
                           r"|[一二三四五六七八九十]{1,3}\s*[、.]\s*)")
@@ -135,38 +137,6 @@ def number_supported(fact: tuple[str, float], facts: set[tuple[str, float]]) -> 
     """Same value, and the same unit (a bare Arabic number on either side matches any unit)."""
     unit, v = fact
     return any(abs(v - v2) < 1e-6 and (u2 == unit or not u2 or not unit) for u2, v2 in facts)
-
-
-# ------------------------------------------------------------------------------------ terms
-def _aliases() -> tuple[dict[str, str], dict[str, list[str]]]:
-    from index.normalize import alias_tables
-
-    laws, terms = alias_tables()
-    both: dict[str, list[str]] = {}
-    for k, v in terms.items():
-        both.setdefault(k, []).extend(v.split())
-        for part in v.split():
-            both.setdefault(part, []).append(k)
-    return laws, both
-
-
-_squash = match_form  # one home for the comparison form: npcqa.text
-
-
-def term_share(sentence: str, haystack: str, words: list[str] | None = None) -> float:
-    """Share (by count) of the sentence's content words found in ``haystack`` (Simplified, squashed)."""
-    words = words if words is not None else content_words(_MARK.sub("", sentence))
-    if not words:
-        return 1.0
-    laws, terms = _aliases()
-    got = 0.0
-    for w in words:
-        if w in haystack or (w in laws and laws[w] in haystack) or any(a in haystack for a in terms.get(w, ())):
-            got += 1
-        elif len(w) >= 3:
-            grams = [w[i: i + 2] for i in range(len(w) - 1)]
-            got += sum(g in haystack for g in grams) / len(grams)
-    return got / len(words)
 
 
 # ------------------------------------------------------------------------------------ sentences
@@ -286,7 +256,7 @@ class Passage:
 
     @property
     def haystack(self) -> str:
-        return _squash(f"{self.title}\n{self.locator}\n{self.heading_path}\n{self.text}")
+        return match_form(f"{self.title}\n{self.locator}\n{self.heading_path}\n{self.text}")
 
 
 def check_sentence(sentence: str, passages: dict[int, Passage], hay: dict[int, str],
@@ -353,7 +323,7 @@ def verify_answer(reply: str, passages: list[Passage] | dict[int, Passage]) -> V
     counted = [c for c in checks if c.counted]
     kept = sum(1 for c in counted if c.kept_markers)
     text = "\n".join(_trim_headings(lines_out))
-    declined = "依据不足" in _squash(reply) and not any(c.markers for c in checks)
+    declined = "依据不足" in match_form(reply) and not any(c.markers for c in checks)
     return Verification(text=text, sentences=len(counted), kept=kept, dropped_markers=dropped, checks=checks,
                         declined=declined)
 
