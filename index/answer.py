@@ -12,7 +12,7 @@ import re
 import time
 from typing import Iterator
 
-from index.articles import render_lookup
+from index.article_answer import render_lookup
 from index.normalize import Query, law_short_name
 from index.prepared import Event, Prepared
 from index.relevance import CAUTION_TEXT, LOW, NONE
@@ -22,6 +22,7 @@ from npcqa.types import Answer, Chunk, Citation
 MAX_SENTENCES = 5  # an answer a cadre reads at a glance; more is the passages' job (citations)
 MAX_PER_CHUNK = 2  # so that one long passage cannot fill the answer by itself
 GROUP_LABELS = {"law": "法律规定", "opinion": "文件要求", "report": "地方实践"}
+GROUP_ORDER = {"law": 0, "opinion": 1, "report": 2}  # the law first, then what documents require, then practice
 REFUSAL_TEXT = "语料库中未找到可靠依据回答这个问题。"
 # Documents a refusal names as the closest ones (for the reader to look at, not as an answer).
 SUGGESTIONS = 3
@@ -60,7 +61,7 @@ class ExtractiveAnswerer:
                                        "locator": locator_label(c)} for c, _ in p.top[:SUGGESTIONS]],
                          confidence=NONE)
         else:
-            text, citations = extract(p.q, p.top, exact_ids=p.exact)
+            text, citations = extract(p.q, p.top)  # (an article lookup never gets here: render_lookup)
             if p.confidence == LOW:
                 text = f"{CAUTION_TEXT}\n{text}"
             ans = Answer(question=p.question, answer=text, refused=False, citations=citations,
@@ -86,28 +87,22 @@ def refusal_text(top: list[tuple[Chunk, float]]) -> str:
     return "\n".join(lines)
 
 
-def extract(query: Query, ranked: list[tuple[Chunk, float]],
-            exact_ids: frozenset[str] = frozenset()) -> tuple[str, list[Citation]]:
+def extract(query: Query, ranked: list[tuple[Chunk, float]]) -> tuple[str, list[Citation]]:
     """Pick up to five sentences, at most two per chunk, grouped law → opinion → report."""
     qkw = keywords(query.keyword_text)
     picks: list[tuple[int, int, str]] = []  # (chunk rank, sentence position, sentence)
     for rank, (c, _s) in enumerate(ranked):
         sents = split_sentences(c.text)
-        if c.id in exact_ids:  # an article asked for by number: quote it whole (up to the cap)
-            chosen = list(enumerate(sents))[:MAX_SENTENCES]
-        else:
-            scored = [(_sentence_score(s, qkw), i, s) for i, s in enumerate(sents)]
-            scored = [t for t in scored if t[0] > 0]
-            scored.sort(key=lambda t: (-t[0], t[1]))
-            chosen = [(i, s) for _, i, s in scored[:MAX_PER_CHUNK]]
-            if rank == 0 and not chosen and sents:
-                chosen = [(0, sents[0])]
+        scored = [(_sentence_score(s, qkw), i, s) for i, s in enumerate(sents)]
+        scored = [t for t in scored if t[0] > 0]
+        scored.sort(key=lambda t: (-t[0], t[1]))
+        chosen = [(i, s) for _, i, s in scored[:MAX_PER_CHUNK]]
+        if rank == 0 and not chosen and sents:
+            chosen = [(0, sents[0])]
         picks.extend((rank, i, s) for i, s in sorted(chosen))
     # keep the best-ranked chunks' sentences, then order by group and position
-    picks = sorted(picks, key=lambda t: t[0])[:MAX_SENTENCES] if not exact_ids else \
-        [p for p in picks if ranked[p[0]][0].id in exact_ids][:MAX_SENTENCES] or picks[:MAX_SENTENCES]
-    order = {"law": 0, "opinion": 1, "report": 2}
-    picks.sort(key=lambda t: (order.get(ranked[t[0]][0].kind, 3), t[0], t[1]))
+    picks = sorted(picks, key=lambda t: t[0])[:MAX_SENTENCES]
+    picks.sort(key=lambda t: (GROUP_ORDER.get(ranked[t[0]][0].kind, len(GROUP_ORDER)), t[0], t[1]))
 
     citations = [make_citation(n, c, s) for n, (c, s) in enumerate(ranked, 1)]
     quotes: dict[int, list[str]] = {}

@@ -27,7 +27,7 @@ from index.everyday import expand
 from index.keyword import KeywordIndex, sync_keyword_index
 from index.normalize import Query, normalize
 from index.prepared import Answerer, Event, Prepared
-from index.relevance import HIGH, NONE, load_model, signals
+from index.relevance import HIGH, NONE, SIGNAL_DEPTH, load_model, signals
 from index.retrieve import ArticleRetriever, DenseRetriever, Filters, FusionRetriever, KeywordRetriever
 from index.store import ChunkStore
 from npcqa.settings import Settings
@@ -46,9 +46,6 @@ BANK_WEIGHT = 1.0
 BANK_KEYWORD_WEIGHT = 1.0
 # A follow-up is short: "那乡镇呢？" / "如果是代表提出的呢". A longer turn is a question of its own.
 FOLLOW_UP_CHARS = 15
-# Exact dense hits kept for the decision's signals when the ranking itself was BM25-only (the signals read
-# the first five: index.relevance).
-SIGNAL_HITS = 5
 # ``Relevance.dense`` (shown in the answer's relevance JSON, not read by the decision): the closest of the
 # first three dense hits, the passages an answer quotes first.
 DENSE_SUMMARY_HITS = 3
@@ -207,13 +204,14 @@ class Engine:
         filters = filters or Filters()
         ranked, lists = st.fusion.search_with_lists(q, filters, n or self.settings.candidates, mode=mode)
         if need_dense and mode == "bm25":  # BM25-only ranking, same decision signals as the other modes
+            # (the signals read the first SIGNAL_DEPTH dense and bank hits: fetch just those)
             vector = st.dense.embedder.embed_query(q.dense_text)
-            lists["dense"] = st.dense.search(q, filters, SIGNAL_HITS, vector=vector)
-            lists["bank"] = st.bank.dense_hits(vector, filters.accepts, SIGNAL_HITS)
+            lists["dense"] = st.dense.search(q, filters, SIGNAL_DEPTH, vector=vector)
+            lists["bank"] = st.bank.dense_hits(vector, filters.accepts, SIGNAL_DEPTH)
         return q, ranked, lists
 
     def prepare(self, question: str, filters: Filters | None = None, history: list[str] | None = None,
-                mode: str = "hybrid") -> "Prepared":
+                mode: str = "hybrid") -> Prepared:
         """Check the question, retrieve, and take the refusal decision (shared by every answer mode)."""
         question = check_question(question)
         self.refresh()

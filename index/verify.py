@@ -34,6 +34,11 @@ from npcqa.text import cn_to_int, content_words, match_form, to_simplified
 TERM_SHARE = 0.5  # share of a sentence's content words that must occur in a cited passage
 MIN_KEPT_SHARE = 0.5  # below this share of kept sentences, the answer falls back to extractive
 SENT_ENDS = "。！？；!?;"
+# A marker range [1-3] is expanded only when it spans fewer than this many passages (the prompt shows at
+# most five); a wider one ([1-100]) is a typo or a year, and only its two ends are kept.
+MAX_MARKER_RANGE = 10
+# An unmarked line ending in "：" up to this long is a heading ("具体如下：", "法律规定：") and is not checked.
+HEADING_CHARS = 20
 
 _FW_DIGITS = str.maketrans("０１２３４５６７８９［］", "0123456789[]")
 _MARK_GROUP = re.compile(r"[\[【]\s*(\d{1,3}(?:\s*[,，、\-–]\s*\d{1,3})*)\s*[\]】]")
@@ -163,7 +168,7 @@ def _expand_group(m: re.Match) -> str:
     for part in re.split(r"\s*[,，、]\s*", m.group(1)):
         if re.search(r"[\-–]", part):
             a, b = (int(x) for x in re.split(r"\s*[\-–]\s*", part))
-            nums.extend(range(a, b + 1) if 0 < b - a < 10 else [a, b])
+            nums.extend(range(a, b + 1) if 0 < b - a < MAX_MARKER_RANGE else [a, b])
         else:
             nums.append(int(part))
     return "".join(f"[{n}]" for n in nums)
@@ -296,7 +301,7 @@ def _is_heading(sentence: str, body: str) -> bool:
     s = sentence.strip()
     if _GROUP_LABEL.match(s):
         return True
-    return s.endswith(("：", ":")) and len(body) <= 20 and not numbers_in(body)
+    return s.endswith(("：", ":")) and len(body) <= HEADING_CHARS and not numbers_in(body)
 
 
 def verify_answer(reply: str, passages: list[Passage] | dict[int, Passage]) -> Verification:

@@ -9,7 +9,9 @@ import re
 
 import pytest
 
-from index.articles import ArticleIndex, parse_refs, render_lookup
+from index.article_answer import render_lookup
+from index.article_refs import parse_refs
+from index.articles import ArticleIndex
 from index.lawnames import LawNames, db_titles, derived_names, match_text
 from ingest.chunking import chunk_document
 from ingest.lawdb import load_laws
@@ -72,7 +74,7 @@ def test_reference_forms(text, expected):
 
 
 def test_long_range_is_capped():
-    from index.articles import MAX_RANGE_ARTICLES
+    from index.article_refs import MAX_RANGE_ARTICLES
 
     refs = parse_refs(match_text("第一条至第三百条"))
     assert [r.number for r in refs] == list(range(1, MAX_RANGE_ARTICLES + 1))

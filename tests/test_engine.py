@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from index.answer import GROUP_LABELS
 from index.engine import QuestionError, contextualize
 from index.retrieve import Filters
 
@@ -51,9 +52,18 @@ def test_answer_sentences_carry_markers_that_point_to_quoted_citations(engine):
 
 def test_law_and_practice_are_grouped(engine):
     ans = engine.answer_extractive("人大代表建议办理的时限是多长？地方上怎么做的？")
-    kinds = [c.kind for c in ans.citations if c.quote]
-    if len(set(kinds)) > 1:
-        assert "【" in ans.answer
+    kinds = {c.kind for c in ans.citations if c.quote}
+    assert "law" in kinds and len(kinds) > 1  # the law's time limit and a local document's practice
+    labels = [ln for ln in ans.answer.splitlines() if ln.startswith("【")]
+    assert labels == [f"【{GROUP_LABELS[k]}】" for k in ("law", "opinion", "report") if k in kinds]
+    by_n = {c.n: c for c in ans.citations}
+    group = None
+    for ln in ans.answer.splitlines():  # every quoted line sits under its own source's group label
+        if ln.startswith("【"):
+            group = ln
+            continue
+        n = int(re.search(r"\[(\d+)\]$", ln).group(1))
+        assert group == f"【{GROUP_LABELS[by_n[n].kind]}】", ln
 
 
 def test_unanswerable_is_refused_with_suggestions(engine):
