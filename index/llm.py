@@ -46,6 +46,7 @@ NOTICES = {
     "partial": "已删除 {dropped} 句无法在所引原文中核实的内容。",
 }
 
+
 class LLMFailure(Exception):
     """A failed LLM call, already classified; ``str()`` is safe to show (never holds the key)."""
 

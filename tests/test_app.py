@@ -133,7 +133,7 @@ class _Broken:
     def corpus_summary(self):
         return {}
 
-    def ask_stream(self, *a, **kw):
+    def answer_stream(self, *a, **kw):
         raise self.exc
         yield  # pragma: no cover
 
