@@ -27,6 +27,8 @@ from npcqa.types import Chunk
 
 # How many similar indexed titles a "law not found" answer names.
 CLOSEST_TITLES = 3
+# How many of the asked articles a "law not found" answer repeats (the rest of a range adds nothing).
+MISS_REFS_SHOWN = 3
 CURRENT = "现行有效"
 
 
@@ -206,7 +208,7 @@ class ArticleIndex:
                 shown = f"《{law_short_name(title)}》" if title else f"《{name}》"
                 close = self.names.closest(title or name, CLOSEST_TITLES)
                 where = "当前索引未收录" if title else "当前索引和国家法律库中都没有找到"
-                msg = f"{where}{shown}，因此无法给出其{'、'.join(r.asked for r in _distinct(refs)[:3])}的内容。"
+                msg = f"{where}{shown}，因此无法给出其{'、'.join(r.asked for r in _distinct(refs)[:MISS_REFS_SHOWN])}的内容。"
                 if close:
                     msg += "名称最接近的已收录法律：" + "、".join(f"《{law_short_name(t)}》" for t in close) + "。"
                 else:

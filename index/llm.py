@@ -28,6 +28,7 @@ CONTEXT_WINDOW = 8192  # tokens; the prompt is ≤ 5 passages × 1200 characters
 PROBE_TTL = 60.0  # seconds a reachability result is trusted in auto mode
 PROBE_TIMEOUT = 3.0  # seconds at most for the reachability probe (a local server answers in milliseconds)
 PLACEHOLDER_KEY = "none"  # many local servers need no key, but the client insists on one
+LOG_ERROR_CHARS = 300  # of an endpoint's error message in the log: enough to diagnose, not a whole HTML page
 
 FALLBACK = "，以下为原文摘录回答。"
 NOTICES = {
@@ -224,5 +225,5 @@ class LLMClient:
         else:
             reason = "error"
         log.warning("LLM call to %s failed (%s%s): %s", self.shown_url, reason, f", HTTP {status}" if status else "",
-                    self.scrub(f"{type(exc).__name__}: {str(exc)[:300]}"))
+                    self.scrub(f"{type(exc).__name__}: {str(exc)[:LOG_ERROR_CHARS]}"))
         return self._failure(reason, status)
