@@ -316,15 +316,15 @@ def _bind_launch_defaults(demo) -> None:
 def load_engine(settings):
     """The engine over ``settings``' index, building the index first when there is none."""
     from index import e5convert
-    from index.engine import Engine
+    from index.factory import build_engine
     from index.store import IndexMissing
 
     try:
-        engine = Engine.from_settings(settings)
+        engine = build_engine(settings)
     except IndexMissing:  # the `python -m ingest` child announces (and does) any conversion it needs
         print("未找到索引：正在首次构建（读取语料、嵌入向量，可能需要几分钟）…", flush=True)
         build_index(settings)
-        engine = Engine.from_settings(settings)
+        engine = build_engine(settings)
     e5convert.announce_conversion(settings)  # still pending: the warm-up converts it, say so once
     return engine
 
@@ -350,7 +350,7 @@ def build_index(settings) -> None:
 def warm_up(engine) -> None:
     """Load the embedding model and warm jieba/OpenCC with one question, so the first cadre does not wait."""
     try:
-        engine.ask("人大代表有哪些权利")
+        engine.answer_extractive("人大代表有哪些权利")
     except Exception:  # noqa: BLE001 — a failing warm-up must not stop the server; questions report errors
         pass
 

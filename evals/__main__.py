@@ -51,11 +51,11 @@ def cmd_run(args) -> int:
     other_set = qpath.resolve() != DEV_SET.resolve()
     engine = _engine(settings, args.json)
     for q in questions[:3]:  # warm-up: first calls pay jieba/model start-up
-        engine.ask(q.q)
+        engine.answer_extractive(q.q)
     results: dict = {}
     categories = {}
     if args.mode == "llm":
-        from index.llm import build_engine
+        from index.factory import build_engine
 
         llm_engine = build_engine(settings.model_copy(update={"answer_mode": "llm"}), engine=engine)
         res, answers = run_config(engine, questions, "hybrid", ask=lambda q: llm_engine.answer(q))
@@ -166,7 +166,7 @@ def cmd_latency(args) -> int:
     engine = Engine.from_settings(settings)
     questions = load_questions()
     for q in questions[:5]:
-        engine.ask(q.q)
+        engine.answer_extractive(q.q)
     out = {"chunks": report.chunks_total, "sync_seconds": round(build_s, 1),
            "chunks_embedded": report.chunks_embedded, "embed_model": engine.embedder.fingerprint}
     for mode in ("hybrid", "dense", "bm25"):

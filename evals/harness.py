@@ -134,7 +134,7 @@ def run_config(engine, questions: list[Question], mode: str, ask=None) -> tuple[
     answers, latencies = [], []
     for q in questions:
         t0 = time.perf_counter()
-        a = ask(q.q) if ask else engine.ask(q.q, mode=mode)
+        a = ask(q.q) if ask else engine.answer_extractive(q.q, mode=mode)
         latencies.append((time.perf_counter() - t0) * 1000)
         answers.append(a)
     res = score(questions, answers, latencies)

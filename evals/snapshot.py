@@ -30,14 +30,14 @@ def _answer_record(ans) -> dict:
 
 
 def record(out: Path) -> dict:
-    from index.engine import Engine
+    from index.factory import build_engine
     from npcqa.settings import get_settings
     from quiz.export import to_json
     from quiz.generate import build_quiz
     from quiz.select import Corpus
 
     settings = get_settings()
-    engine = Engine.from_settings(settings)
+    engine = build_engine(settings)  # answers in the configured answer_mode, as the app does
     corpus = Corpus.from_settings(settings)
     snap: dict = {"answers": {}, "quizzes": {}}
     for name in QUESTION_SETS:

@@ -11,6 +11,7 @@ import sys
 
 from index.embedding import EmbeddingError
 from index.engine import Engine, QuestionError
+from index.factory import build_engine
 from index.retrieve import Filters
 from index.store import StoreError
 from npcqa.settings import get_settings
@@ -59,11 +60,6 @@ def _settings_from_args(args):
     return settings.model_copy(update=upd) if upd else settings
 
 
-def _ask(engine: Engine, question: str, filters: Filters):
-    answer_with = getattr(engine, "answer", None)  # LLM-aware entry point when present
-    return answer_with(question, filters=filters) if answer_with else engine.ask(question, filters=filters)
-
-
 def cmd_ask(args) -> int:
     settings = _settings_from_args(args)
     if args.question is None and not args.file:
@@ -76,14 +72,14 @@ def cmd_ask(args) -> int:
         except QuestionError as exc:
             return _fail(args, str(exc))
     try:
-        engine = build_engine(settings)
+        engine = load_engine(settings)
     except (StoreError, EmbeddingError) as exc:
         return _fail(args, str(exc))
     filters = _filters(args)
     if args.file:
         return _ask_file(engine, args, filters)
     try:
-        ans = _ask(engine, args.question, filters)
+        ans = engine.answer(args.question, filters=filters)
     except QuestionError as exc:
         return _fail(args, str(exc))
     except StoreError as exc:
@@ -95,13 +91,9 @@ def cmd_ask(args) -> int:
     return 0
 
 
-def build_engine(settings) -> Engine:
-    try:
-        from index.llm import build_engine as build_llm_engine  # optional LLM layer
-    except ImportError:
-        engine = Engine.from_settings(settings)
-    else:
-        engine = build_llm_engine(settings)
+def load_engine(settings) -> Engine:
+    """The engine of ``settings``' answer mode, with the relevance model's notice said once on stderr."""
+    engine = build_engine(settings)
     if engine.relevance_notice:  # fitted for another embedding model: said once, on stderr
         print(f"注意：{engine.relevance_notice}", file=sys.stderr)
     return engine
@@ -126,7 +118,7 @@ def _ask_file(engine: Engine, args, filters: Filters) -> int:
                 failures += 1
                 continue
             try:
-                ans = _ask(engine, question, filters)
+                ans = engine.answer(question, filters=filters)
             except (QuestionError, StoreError) as exc:
                 print(json.dumps({"id": qid, "question": question, "error": str(exc)}, ensure_ascii=False))
                 failures += 1

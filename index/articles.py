@@ -3,12 +3,13 @@
 A question is read in three steps, all on ``lawnames.match_text`` (Simplified, no spaces or 《》):
 
 - the laws it names (``LawNames.find``: longest name wins, whatever text is around it);
-- the article references (``parse_refs``): 第N条 in Chinese or Arabic numerals, 之一, 第N条第M款,
-  第N条第M项, ranges 第十条至第十二条 and lists 第十条、第十三条; numbers are compared as integers,
-  so 第十一条 never matches 第二百一十一条;
+- the article references (``index.article_refs.parse_refs``): 第N条 in Chinese or Arabic numerals,
+  之一, 第N条第M款, 第N条第M项, ranges 第十条至第十二条 and lists 第十条、第十三条; numbers are compared as
+  integers, so 第十一条 never matches 第二百一十一条;
 - each reference goes to the law named nearest before it (or, with none before, the first after).
 
-The answer quotes every 款 and 项 of the article in order (an article the chunker split by 款 is
+This module holds the index and the lookup (``ArticleIndex.lookup`` → ``Lookup``); the answer
+(``index.article_answer.render_lookup``) quotes every 款 and 项 of the article in order (an article the chunker split by 款 is
 put back together), under its heading path, from the current version of the law. A law that is not
 indexed, or an article past the law's last one, is a miss that says so; it never falls back to
 another law's article with the same number.
@@ -18,118 +19,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from index.article_refs import ArticleRef, parse_refs, unknown_law_name
 from index.lawnames import LawMention, LawNames, db_titles, match_text
 from index.normalize import law_abbreviations, law_short_name
-from npcqa.text import cn_to_int, int_to_cn, split_sentences
-from npcqa.types import Answer, Chunk, Citation
+from npcqa.text import int_to_cn
+from npcqa.types import Chunk
 
-# More articles than this in one range is a chapter, not a lookup: only the first ones are quoted
-# (a quiz source takes any range; it does not come through here).
-MAX_RANGE_ARTICLES = 20
 # How many similar indexed titles a "law not found" answer names.
 CLOSEST_TITLES = 3
+# How many of the asked articles a "law not found" answer repeats (the rest of a range adds nothing).
+MISS_REFS_SHOWN = 3
 CURRENT = "现行有效"
-
-_N = r"[零〇一二三四五六七八九十百千两\d]+"
-_ONE = rf"第({_N})条(?:之([一二三四五六七八九十]+))?(?:第({_N})款)?(?:第[（(]?({_N})[）)]?项)?"
-_REF = re.compile(_ONE)
-_SEP = r"(?:至|到|-|—|–|~|～)"
-_COMPACT_RANGE = re.compile(rf"第({_N}){_SEP}({_N})条")  # 第10-12条 / 第十至十二条
-_RANGE_TAIL = re.compile(rf"{_SEP}第?({_N})条(?:之([一二三四五六七八九十]+))?")
-_LIST_TAIL = re.compile(rf"(?:、|，|,|和|及|以及|与|或)第?({_N})条(?:之([一二三四五六七八九十]+))?"
-                        rf"(?:第({_N})款)?(?:第[（(]?({_N})[）)]?项)?")
-# Words in front of an unknown law's name that are not part of it.
-_LEAD_WORDS = ("请问", "我想问", "想问", "问一下", "请", "查一下", "查询", "根据", "依据", "依照", "按照", "关于", "对照",
-               "民法商法", "宪法相关法", "经济法", "行政法", "社会法", "诉讼与非诉讼程序法", "在", "看看", "看")
-# An unknown name is taken for a law only when it ends in 法: 条例/办法/规定 are just as often local
-# regulations or documents of the corpus, which ordinary retrieval should still find.
-_UNKNOWN_LAW = re.compile(r"([\u4e00-\u9fff（）()]{2,40}?(?:法典|法))$")
-_DEICTIC = ("本", "该", "此", "这", "那", "上述", "前述")
-_NOT_LAW_ENDINGS = ("办法", "方法", "做法", "想法", "看法", "说法", "用法", "依法", "合法", "违法", "执法", "守法")
-
-
-@dataclass(frozen=True)
-class ArticleRef:
-    """One article asked for. ``start``/``end``: its span in the question's ``match_text``."""
-
-    number: int
-    suffix: str = ""  # 之一 …
-    paragraph: int | None = None  # 第M款
-    item: int | None = None  # 第M项
-    start: int = 0
-    end: int = 0
-
-    @property
-    def label(self) -> str:
-        return f"第{int_to_cn(self.number)}条{self.suffix}"
-
-    @property
-    def asked(self) -> str:
-        """第十条第二款第（三）项: the reference as the answer repeats it."""
-        out = self.label
-        if self.paragraph:
-            out += f"第{int_to_cn(self.paragraph)}款"
-        if self.item:
-            out += f"第（{int_to_cn(self.item)}）项"
-        return out
-
-
-def _num(s: str | None) -> int | None:
-    return cn_to_int(s) if s else None
-
-
-def parse_refs(text: str) -> list[ArticleRef]:
-    """Article references in ``text`` (``match_text``), ranges expanded, in order of appearance."""
-    refs: list[ArticleRef] = []
-    pos = 0
-    while True:
-        m, c = _REF.search(text, pos), _COMPACT_RANGE.search(text, pos)
-        if m is None and c is None:
-            break
-        if c and (m is None or c.start() <= m.start()):
-            lo, hi = _num(c.group(1)), _num(c.group(2))
-            if lo and hi and hi >= lo:
-                refs.extend(ArticleRef(k, "", None, None, c.start(), c.end())
-                            for k in range(lo, min(hi, lo + MAX_RANGE_ARTICLES - 1) + 1))
-            pos = c.end()
-            continue
-        n = _num(m.group(1))
-        pos = m.end()
-        if not n:
-            continue
-        suffix = f"之{m.group(2)}" if m.group(2) else ""
-        refs.append(ArticleRef(n, suffix, _num(m.group(3)), _num(m.group(4)), m.start(), m.end()))
-        if r := _RANGE_TAIL.match(text, pos):
-            hi = _num(r.group(1))
-            if hi and hi > n:
-                refs.extend(ArticleRef(k, "", None, None, m.start(), r.end())
-                            for k in range(n + 1, min(hi, n + MAX_RANGE_ARTICLES - 1) + 1))
-            pos = r.end()
-        while li := _LIST_TAIL.match(text, pos):
-            k = _num(li.group(1))
-            if k:
-                refs.append(ArticleRef(k, f"之{li.group(2)}" if li.group(2) else "", _num(li.group(3)),
-                                       _num(li.group(4)), li.start(), li.end()))
-            pos = li.end()
-    return refs
-
-
-def _unknown_law_name(before: str) -> str:
-    """The law name written just before an article reference when no known name was found there."""
-    m = _UNKNOWN_LAW.search(before)
-    if not m:
-        return ""
-    name = m.group(1)
-    changed = True
-    while changed:
-        changed = False
-        for w in _LEAD_WORDS:
-            if name.startswith(w) and len(name) > len(w) + 1:
-                name, changed = name[len(w):], True
-    name = name.removeprefix("中华人民共和国")
-    if len(name) < 3 or name.startswith(_DEICTIC) or name.endswith(_NOT_LAW_ENDINGS):
-        return ""
-    return name
 
 
 # ---------------------------------------------------------------------------- the index
@@ -279,7 +179,7 @@ class ArticleIndex:
             before = [i for i, m in enumerate(mentions) if m.end <= r.start]
             after = [i for i, m in enumerate(mentions) if m.start >= r.end]
             gap = r.start - (mentions[before[-1]].end if before else 0)  # characters since the last law named
-            name = _unknown_law_name(text[: r.start])
+            name = unknown_law_name(text[: r.start])
             if name and len(name) <= gap and not self._in_other_titles(name):
                 # "宪法相关法某某法第三条": an unknown law right before the number, not the 宪法 before it
                 unknown.setdefault(name, []).append(r)
@@ -308,7 +208,7 @@ class ArticleIndex:
                 shown = f"《{law_short_name(title)}》" if title else f"《{name}》"
                 close = self.names.closest(title or name, CLOSEST_TITLES)
                 where = "当前索引未收录" if title else "当前索引和国家法律库中都没有找到"
-                msg = f"{where}{shown}，因此无法给出其{'、'.join(r.asked for r in _distinct(refs)[:3])}的内容。"
+                msg = f"{where}{shown}，因此无法给出其{'、'.join(r.asked for r in _distinct(refs)[:MISS_REFS_SHOWN])}的内容。"
                 if close:
                     msg += "名称最接近的已收录法律：" + "、".join(f"《{law_short_name(t)}》" for t in close) + "。"
                 else:
@@ -389,62 +289,3 @@ _ITEM_LINE = re.compile(r"^[（(][一二三四五六七八九十]+[）)]")
 def _paragraph_count(art: Article) -> int:
     """款 are the article's lines that are not 项 lines (（一）…)."""
     return sum(1 for p in art.paragraphs if not _ITEM_LINE.match(p)) or 1
-
-
-# ---------------------------------------------------------------------------- the answer
-def article_citation(n: int, art: Article) -> Citation:
-    """A citation of the whole article (a split article's chunks are one citation)."""
-    c = art.chunks[0]
-    chapter = c.extra.get("chapter") or ""
-    locator = f"《{law_short_name(c.title)}》{art.label}" + (f"（{chapter}）" if chapter else "")
-    text = art.text
-    return Citation(n=n, doc_id=c.doc_id, title=c.title, kind=c.kind, locator=locator, quote=text, text=text,
-                    source=c.source, date=c.date, status=c.status, score=1.0, chunk_id=c.id,
-                    heading_path=c.heading_path, region=c.region)
-
-
-def _version_note(f: Found) -> str:
-    if not f.other_versions:
-        return ""
-    others = "、".join(f"{d or '日期不详'}（{s}）" for d, s in f.other_versions)
-    which = "现行有效版本" if f.law.status == CURRENT else f"{f.law.status}版本"
-    return (f"说明：以上引自《{law_short_name(f.law.title)}》{which}（{f.law.date or '日期不详'}）；"
-            f"法规库中还有该法的其他版本：{others}。")
-
-
-def render_lookup(question: str, lookup: Lookup) -> Answer:
-    """The answer to an article lookup: each article whole under its heading path, then the misses.
-
-    Only misses (nothing found) make a refused answer whose text, ``notice`` and ``suggestions`` say
-    which law or article was not found and what to look at instead; it cites nothing."""
-    lines: list[str] = []
-    citations: list[Citation] = []
-    notes: list[str] = []
-    seen: dict[tuple[str, int, str], int] = {}
-    for f in lookup.found:
-        key = (f.article.doc_id, f.article.number, f.article.suffix)
-        if key in seen:
-            continue
-        n = seen[key] = len(citations) + 1
-        citations.append(article_citation(n, f.article))
-        head = f.article.heading_path.replace(" > ", " › ")
-        if f.ref.paragraph or f.ref.item:
-            head += f"（所问：{f.ref.asked}；以下为该条全文）"
-        # every sentence carries its source marker, as in every extractive answer (and so the LLM answer
-        # verifier, index.verify, accepts the text as quoted); the heading too: it is the passage's path
-        lines.append(f"【{head}】[{n}]")
-        lines.extend("".join(f"{sent}[{n}]" for sent in split_sentences(p)) for p in f.article.paragraphs)
-        note = _version_note(f)
-        if note and note not in notes:
-            notes.append(note)
-    misses = [m.message for m in lookup.misses]
-    if not citations:
-        text = "\n".join(dict.fromkeys(misses))
-        suggestions = []
-        for m in lookup.misses:
-            for t in m.suggestions:
-                if t not in [s["title"] for s in suggestions]:
-                    suggestions.append({"doc_id": lookup.doc_ids.get(t, ""), "title": t, "kind": "law", "locator": ""})
-        return Answer(question=question, answer=text, refused=True, suggestions=suggestions, notice=text)
-    text = "\n".join(lines + list(dict.fromkeys(misses)) + notes)
-    return Answer(question=question, answer=text, refused=False, citations=citations)

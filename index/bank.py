@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from npcqa.text import to_simplified, tokenize
+from npcqa.text import match_form, tokenize
 from npcqa.types import Chunk
 
 log = logging.getLogger(__name__)
@@ -87,10 +87,10 @@ def chunk_targets(entries: list[BankEntry], chunks: list[Chunk]) -> list[int]:
         if e.article:
             out.append(first_of_article.get((e.doc_id, e.article), -1))
             continue
-        anchor = "".join(to_simplified(e.anchor).split())
+        anchor = match_form(e.anchor)
         hit = -1
         for i in by_doc.get(e.doc_id, []):
-            if anchor and anchor in "".join(to_simplified(chunks[i].text).split()):
+            if anchor and anchor in match_form(chunks[i].text):
                 hit = i
                 break
         out.append(hit)

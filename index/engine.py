@@ -1,31 +1,39 @@
 """The question-answering engine: loads the model and indexes once, answers many questions.
 
-    engine = Engine.from_settings(get_settings())
-    answer = engine.ask("监督法第十条规定了什么", filters=Filters(kinds=["law"]))
+    engine = build_engine(get_settings())            # index.factory: the strategy of ``answer_mode``
+    answer = engine.answer("监督法第十条规定了什么", filters=Filters(kinds=["law"]))
+    extractive = engine.answer_extractive("…")       # quoted sentences, whatever ``answer_mode`` says
+
+The engine retrieves and decides: it checks the question, looks up articles asked for by number,
+ranks passages, and takes the refusal decision (``prepare``). Writing the answer is the job of an
+answering strategy (``index.prepared.Answerer``) handed in by ``index.factory``; the engine knows
+none but the extractive one, which is its default and every strategy's fallback.
 """
 from __future__ import annotations
 
+import copy
 import re
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Iterator
 
-from index.answer import ExtractiveGenerator, locator_label
-from index.articles import Lookup, render_lookup
+from index.answer import ExtractiveAnswerer
+from index.articles import Lookup
 from index.bank import QuestionBank
+from index.coverage import question_coverage
 from index.embedding import Embedder, make_embedder
 from index.everyday import expand
 from index.keyword import KeywordIndex, sync_keyword_index
-from index.normalize import Query, alias_tables, normalize
-from index.relevance import CAUTION_TEXT, HIGH, LOW, NONE, load_model, signals
+from index.normalize import Query, normalize
+from index.prepared import Answerer, Event, Prepared
+from index.relevance import HIGH, NONE, SIGNAL_DEPTH, load_model, signals
 from index.retrieve import ArticleRetriever, DenseRetriever, Filters, FusionRetriever, KeywordRetriever
 from index.store import ChunkStore
 from npcqa.settings import Settings
-from npcqa.text import content_words
 from npcqa.types import Answer, Chunk, Relevance
 
-MAX_QUESTION_CHARS = 2000
-REFUSAL_TEXT = "语料库中未找到可靠依据回答这个问题。"
+MAX_QUESTION_CHARS = 2000  # longer is a pasted document, not a question (the message says to shorten it)
 # Weights of the question bank's two lists (bank questions by embedding, by BM25) in the fusion, beside
 # BM25 1.0 and dense ``settings.dense_weight``. Chunks without bank questions (laws outside the bundled
 # bank, uploads) stand in at their own dense/BM25 rank (index.retrieve._bank_ranks), so the bank's votes
@@ -36,6 +44,11 @@ REFUSAL_TEXT = "语料库中未找到可靠依据回答这个问题。"
 # 1.0 + 1.0 0.895 / 0.821 / 0.948 / 0.978 (one non-core question fewer, seven core ones more).
 BANK_WEIGHT = 1.0
 BANK_KEYWORD_WEIGHT = 1.0
+# A follow-up is short: "那乡镇呢？" / "如果是代表提出的呢". A longer turn is a question of its own.
+FOLLOW_UP_CHARS = 15
+# ``Relevance.dense`` (shown in the answer's relevance JSON, not read by the decision): the closest of the
+# first three dense hits, the passages an answer quotes first.
+DENSE_SUMMARY_HITS = 3
 _FOLLOW_UP = re.compile(r"^(那|那么|那在|还有|如果是|如果|换成|对于|至于|而)")
 
 
@@ -49,7 +62,7 @@ def contextualize(question: str, history: list[str] | None) -> str:
     if not history:
         return q
     prev = history[-1].strip()
-    if prev and len(q) <= 15 and (_FOLLOW_UP.match(q) or q.endswith(("呢", "呢？", "呢?"))):
+    if prev and len(q) <= FOLLOW_UP_CHARS and (_FOLLOW_UP.match(q) or q.endswith(("呢", "呢？", "呢?"))):
         return f"{prev} {q}"
     return q
 
@@ -66,29 +79,40 @@ def check_question(question: str) -> str:
 
 
 class Engine:
-    def __init__(self, settings: Settings, embedder: Embedder, store: ChunkStore, kw: KeywordIndex):
+    def __init__(self, settings: Settings, embedder: Embedder, store: ChunkStore, keyword_index: KeywordIndex,
+                 answerer: Answerer | None = None):
         self.settings = settings
         self.embedder = embedder
         self.store = store
-        self.generator = ExtractiveGenerator()
-        self.llm = None  # set by index.llm when an endpoint is configured
+        self.extractive = ExtractiveAnswerer()
+        self.answerer: Answerer = answerer or self.extractive  # what ``answer``/``answer_stream`` use
         self.relevance_model, self.relevance_notice = load_model(embedder.fingerprint)
         if settings.refusal_threshold is not None and not self.relevance_model.conservative:
             self.relevance_model.low = settings.refusal_threshold
         self._lock = threading.RLock()  # serialises refreshes only; questions read a snapshot
         self._rev: str | None = store.revision()
-        self._install(kw)
+        self._install(keyword_index)
 
     @classmethod
-    def from_settings(cls, settings: Settings, embedder: Embedder | None = None) -> "Engine":
+    def from_settings(cls, settings: Settings, embedder: Embedder | None = None,
+                      answerer: Answerer | None = None) -> "Engine":
         embedder = embedder or make_embedder(settings)
         store = ChunkStore(settings, embedder.fingerprint, embedder.dim)
-        kw = sync_keyword_index(store, settings.keyword_dir)
-        return cls(settings, embedder, store, kw)
+        keyword_index = sync_keyword_index(store, settings.keyword_dir)
+        return cls(settings, embedder, store, keyword_index, answerer)
 
-    def _install(self, kw: KeywordIndex) -> None:
-        """Build the retrievers over ``kw`` and swap them in with one assignment: a question in flight
-        keeps the snapshot it started with, the next one gets the new one (no lock on the read path)."""
+    def with_answering(self, settings: Settings, answerer: Answerer | None = None) -> "Engine":
+        """A view sharing this engine's model, store and indexes, answering with ``settings`` and
+        ``answerer`` (default: extractive) — e.g. the eval harness's LLM run over its loaded engine."""
+        view = copy.copy(self)
+        view.settings = settings
+        view.answerer = answerer or view.extractive
+        return view
+
+    def _install(self, keyword_index: KeywordIndex) -> None:
+        """Build the retrievers over ``keyword_index`` and swap them in with one assignment: a question in
+        flight keeps the snapshot it started with, the next one gets the new one (no lock on the read path)."""
+        kw = keyword_index
         n = self.settings.candidates
         keyword = KeywordRetriever(kw, n=n)
         dense = DenseRetriever(self.store, self.embedder, kw.chunks if self.settings.dense_exact else None, n=n)
@@ -103,10 +127,10 @@ class Engine:
         self._kw_stamp = self._stamp()
 
     # the current snapshot's parts (read-only views for the UI, the quiz and the evals)
-    kw = property(lambda self: self._state.kw)
+    keyword_index = property(lambda self: self._state.keyword_index)
     #: every indexed chunk of the current snapshot, in keyword-index order (what other packages read)
-    chunks = property(lambda self: self._state.kw.chunks)
-    keyword = property(lambda self: self._state.keyword)
+    chunks = property(lambda self: self._state.keyword_index.chunks)
+    keyword_retriever = property(lambda self: self._state.keyword_retriever)
     dense = property(lambda self: self._state.dense)
     article = property(lambda self: self._state.article)
     bank = property(lambda self: self._state.bank)
@@ -138,7 +162,7 @@ class Engine:
     # ---------------------------------------------------------------- stats for the UI
     def corpus_summary(self) -> dict:
         docs: dict[str, Chunk] = {}
-        for c in self.kw.chunks:
+        for c in self.chunks:
             docs.setdefault(c.doc_id, c)
         kinds = {"law": 0, "opinion": 0, "report": 0}
         version_dates = []
@@ -146,7 +170,7 @@ class Engine:
             kinds[c.kind] = kinds.get(c.kind, 0) + 1
             if c.kind == "law" and c.extra.get("package_version"):
                 version_dates.append(str(c.extra.get("package_version")))
-        return {"docs": len(docs), "chunks": len(self.kw.chunks), **kinds,
+        return {"docs": len(docs), "chunks": len(self.chunks), **kinds,
                 "law_package": sorted(set(version_dates))[-1] if version_dates else "",
                 "regions": sorted({c.region for c in docs.values() if c.region})}
 
@@ -155,21 +179,8 @@ class Engine:
         """How much of the question the best chunks speak about (a word counts when it, or its alias
         expansion, or most of its characters' bigrams appear in the chunk), how close the nearest
         chunks are in the embedding space, and every other signal the decision reads."""
-        words = content_words(q.text)
-        _, terms = alias_tables()
-        total = sum(len(w) for w in words) or 1
-        cov = 0.0
-        for c, _ in ranked[:3]:
-            t = c.embed_text
-            got = 0.0
-            for w in words:
-                if w in t or (w in terms and any(x in t for x in terms[w].split())):
-                    got += len(w)
-                elif len(w) >= 3:
-                    grams = [w[i: i + 2] for i in range(len(w) - 1)]
-                    got += len(w) * sum(g in t for g in grams) / len(grams) * 0.5
-            cov = max(cov, got / total)
-        dense = max((s for _, s in lists["dense"][:3]), default=0.0)
+        cov = question_coverage(q.text, ranked)
+        dense = max((s for _, s in lists["dense"][:DENSE_SUMMARY_HITS]), default=0.0)
         sig = signals(q.text, q.law_titles, ranked, lists, cov, self.vocabulary, self.bank.covered)
         return Relevance(cov, dense, sig)
 
@@ -193,13 +204,14 @@ class Engine:
         filters = filters or Filters()
         ranked, lists = st.fusion.search_with_lists(q, filters, n or self.settings.candidates, mode=mode)
         if need_dense and mode == "bm25":  # BM25-only ranking, same decision signals as the other modes
+            # (the signals read the first SIGNAL_DEPTH dense and bank hits: fetch just those)
             vector = st.dense.embedder.embed_query(q.dense_text)
-            lists["dense"] = st.dense.search(q, filters, 5, vector=vector)
-            lists["bank"] = st.bank.dense_hits(vector, filters.accepts, 5)
+            lists["dense"] = st.dense.search(q, filters, SIGNAL_DEPTH, vector=vector)
+            lists["bank"] = st.bank.dense_hits(vector, filters.accepts, SIGNAL_DEPTH)
         return q, ranked, lists
 
     def prepare(self, question: str, filters: Filters | None = None, history: list[str] | None = None,
-                mode: str = "hybrid") -> "Prepared":
+                mode: str = "hybrid") -> Prepared:
         """Check the question, retrieve, and take the refusal decision (shared by every answer mode)."""
         question = check_question(question)
         self.refresh()
@@ -235,101 +247,39 @@ class Engine:
         tail = normalize(follow_up).text if follow_up else ""
         return self._state.article.lookup(q, filters or Filters(), tail)
 
-    def extractive_answer(self, p: "Prepared") -> Answer:
-        if p.lookup:  # an article lookup answers with the whole articles (or says what was not found)
-            ans = render_lookup(p.question, p.lookup)
-        elif p.refused:
-            ans = Answer(question=p.question, answer=self._refusal_text(p.top), refused=True,
-                         suggestions=[{"doc_id": c.doc_id, "title": c.title, "kind": c.kind,
-                                       "locator": locator_label(c)} for c, _ in p.top[:3]], confidence=NONE)
-        else:
-            text, citations = self.generator.generate(p.question, p.q, p.top, exact_ids=p.exact)
-            if p.confidence == LOW:
-                text = f"{CAUTION_TEXT}\n{text}"
-            ans = Answer(question=p.question, answer=text, refused=False, citations=citations,
-                         confidence=p.confidence)
-        ans.timings_ms = {**p.timings(), "answer": round((time.perf_counter() - p.t1) * 1000, 1)}
-        ans.relevance = p.rel.to_json()
-        return ans
-
-    def ask(self, question: str, filters: Filters | None = None, history: list[str] | None = None,
-            mode: str = "hybrid") -> Answer:
-        """The extractive answer (whatever ``answer_mode`` says)."""
-        return self.extractive_answer(self.prepare(question, filters, history, mode))
-
+    # ---------------------------------------------------------------- answering (a strategy writes it)
     def answer(self, question: str, filters: Filters | None = None, history: list[str] | None = None) -> Answer:
-        """The answer in the configured ``answer_mode``: extractive, or an LLM answer whose citations
-        were verified (falling back to extractive with a ``notice``). Non-streaming."""
-        if self.settings.answer_mode == "extractive":
-            return self.ask(question, filters=filters, history=history)
-        from index.llm import answer_events
+        """The answer in the configured ``answer_mode`` (the strategy ``index.factory`` chose): extractive,
+        or an LLM answer whose citations were verified (falling back to extractive with a ``notice``)."""
+        return self.answerer.answer(self.prepare(question, filters, history))
 
-        final = None
-        for kind, payload in answer_events(self, question, filters, history, stream=False):
-            if kind == "final":
-                final = payload
-        return final
+    def answer_stream(self, question: str, filters: Filters | None = None,
+                      history: list[str] | None = None) -> Iterator[Event]:
+        """``answer`` as it is written: ``("delta", text)`` pieces, then ``("final", Answer)``.
 
-    def ask_stream(self, question: str, filters: Filters | None = None, history: list[str] | None = None):
-        """Yield ``("delta", text)`` pieces, then ``("final", Answer)``.
+        Extractive answers are ready at once and are streamed line by line; an LLM answer streams the
+        model's tokens as they arrive and the final Answer carries the verified text, which replaces
+        what was streamed."""
+        yield from self.answerer.stream(self.prepare(question, filters, history))
 
-        Extractive answers are ready at once and are streamed line by line; in ``llm``/``auto`` mode
-        (index.llm) the model's tokens stream as they arrive and the final Answer carries the
-        verified text, which replaces what was streamed.
-        """
-        if self.settings.answer_mode != "extractive":
-            from index.llm import answer_events
-
-            yield from answer_events(self, question, filters, history, stream=True)
-            return
-        ans = self.ask(question, filters=filters, history=history)
-        for line in ans.answer.splitlines(keepends=True):
-            yield "delta", line
-        yield "final", ans
+    def answer_extractive(self, question: str, filters: Filters | None = None, history: list[str] | None = None,
+                          mode: str = "hybrid") -> Answer:
+        """The extractive answer, whatever ``answer_mode`` says; ``mode``: the retrieval (hybrid/bm25/dense)."""
+        return self.extractive.answer(self.prepare(question, filters, history, mode))
 
     def decide(self, rel: Relevance) -> str:
         """high / low / none for these signals (an exact article hit is decided before, as high)."""
         return self.relevance_model.decide(rel.signals)[0]
-
-    @staticmethod
-    def _refusal_text(top: list[tuple[Chunk, float]]) -> str:
-        lines = [REFUSAL_TEXT]
-        if top:
-            lines.append("最接近的文档（仅供参考，未必回答了问题）：")
-            for c, _ in top[:3]:
-                lines.append(f"- {c.title} {locator_label(c) if c.kind == 'law' else c.locator}")
-        return "\n".join(lines)
 
 
 @dataclass(frozen=True)
 class Retrieval:
     """Everything a question reads, built together over one keyword index and swapped in at once."""
 
-    kw: KeywordIndex
-    keyword: KeywordRetriever
+    keyword_index: KeywordIndex
+    keyword_retriever: KeywordRetriever
     dense: DenseRetriever
     article: ArticleRetriever
     bank: QuestionBank
     fusion: FusionRetriever
     vocabulary: frozenset
-
-
-@dataclass
-class Prepared:
-    """A question after retrieval and the refusal decision, before any answer is written."""
-
-    question: str
-    query_text: str  # the question as searched (a follow-up joined with the previous question)
-    q: Query
-    ranked: list[tuple[Chunk, float]]
-    top: list[tuple[Chunk, float]]
-    exact: frozenset[str]
-    rel: Relevance
-    refused: bool
-    t0: float
-    t1: float
-    confidence: str = HIGH  # high: answer; low: cautious answer under a warning; none: refused
-    lookup: Lookup = field(default_factory=Lookup)  # exact article lookup: found articles / clear misses
-
-    def timings(self) -> dict[str, float]:
-        return {"retrieve": round((self.t1 - self.t0) * 1000, 1)}

@@ -1,48 +1,34 @@
-"""Optional LLM answers through an OpenAI-compatible endpoint (vLLM, Ollama, LM Studio, …).
+"""The client of an optional OpenAI-compatible LLM endpoint (vLLM, Ollama, LM Studio, …).
 
-    engine = build_engine(settings)            # Engine; answers with the LLM when answer_mode is llm/auto
-    ans = engine.answer("代表建议多长时间内答复？")  # Answer(mode="llm" | "extractive", verification=…)
-    for kind, payload in engine.ask_stream(q):  # ("delta", token text)… then ("final", Answer)
-        ...
-
-The LLM sees the same retrieved passages as the extractive answer (numbered [1]..[k], laws with
-their 法名 第N条) and must end every sentence with ``[n]`` markers. Its reply is then checked by
-``index.verify``: markers pointing to no passage or to a passage that does not support the
-sentence are removed, unsupported sentences are dropped, and when fewer than half survive the
-extractive answer is returned instead, with a short ``notice`` saying why. Endpoint down,
-timeout, 401/403, 429, 5xx, malformed or empty replies all fall back the same way; a wall-clock
-guard makes sure no request waits past ``llm_timeout``.
+``LLMClient`` is one configured endpoint: the llama-index client (``OpenAILike``,
+``is_chat_model=True``, ``max_retries=0``; llama-index's global ``Settings`` are never touched), a
+cached reachability probe for ``auto`` mode, and a wall-clock guard so no request waits past
+``llm_timeout``. Every failure (endpoint down, timeout, 401/403, 429, 5xx, malformed reply) becomes an
+``LLMFailure`` with a short Chinese ``notice`` (``NOTICES``) the answer shows when it falls back.
 
 The API key comes from settings/env only; it is never logged, never put into an Answer, notice
-or exception text (anything derived from the endpoint's error messages is scrubbed).
-Client: llama-index's ``OpenAILike`` (``is_chat_model=True``, ``max_retries=0``); llama-index's
-global ``Settings`` are never touched.
+or exception text (anything derived from the endpoint's error messages is scrubbed). Used by the
+LLM answers (``index.llm_answer``) and the question-bank writer (``ingest.bank``).
 """
 from __future__ import annotations
 
-import copy
 import logging
 import queue
 import re
 import threading
 import time
-from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Iterator
 from urllib.parse import urlparse
 
-from index.answer import locator_label, make_citation
-from index.relevance import CAUTION_TEXT, LOW
-from index.verify import Passage, clean_reply, strip_think, term_share, verify_answer
 from npcqa.settings import Settings
-from npcqa.text import match_form, split_sentences
-from npcqa.types import Answer, Chunk
 
 log = logging.getLogger("npcqa.llm")
 
-CONTEXT_WINDOW = 8192  # tokens; the prompt is ≤ 5 passages × 1200 characters
-PASSAGE_CHARS = 1200
+CONTEXT_WINDOW = 8192  # tokens; the prompt is ≤ 5 passages × 1200 characters (index.prompt.PASSAGE_CHARS)
 PROBE_TTL = 60.0  # seconds a reachability result is trusted in auto mode
+PROBE_TIMEOUT = 3.0  # seconds at most for the reachability probe (a local server answers in milliseconds)
 PLACEHOLDER_KEY = "none"  # many local servers need no key, but the client insists on one
+LOG_ERROR_CHARS = 300  # of an endpoint's error message in the log: enough to diagnose, not a whole HTML page
 
 FALLBACK = "，以下为原文摘录回答。"
 NOTICES = {
@@ -61,15 +47,6 @@ NOTICES = {
     "partial": "已删除 {dropped} 句无法在所引原文中核实的内容。",
 }
 
-SYSTEM_PROMPT = ("你是人大工作问答助手。你只能依据用户提供的编号资料回答问题，不得使用资料以外的知识，"
-                 "不得编造法律条文、条号、数字、日期或地方做法。")
-INSTRUCTIONS = """要求：
-1. 用简洁的简体中文回答，一般不超过 5 句，只写资料中明确写到的内容。
-2. 每句话末尾用方括号编号标注依据的资料，例如“……在常务委员会举行会议的十日前送交常务委员会[1]。”；一句话依据多条资料时写 [1][2]。只能使用上面出现过的编号。
-3. 引用法律时写明法律名称和条号（如《监督法》第十五条）；数字、期限、条号必须与资料原文完全一致。
-4. 如果资料不能回答这个问题，只回答“依据不足”，并用一句话说明资料缺少什么，不要猜测。
-5. 不要使用 Markdown 格式，不要写资料以外的评论、建议或总结。"""
-
 
 class LLMFailure(Exception):
     """A failed LLM call, already classified; ``str()`` is safe to show (never holds the key)."""
@@ -78,25 +55,6 @@ class LLMFailure(Exception):
         super().__init__(notice)
         self.reason = reason
         self.notice = notice
-
-
-# ------------------------------------------------------------------------------------ prompt
-def passage_header(c: Chunk) -> str:
-    if c.kind == "law":
-        return locator_label(c)  # 《监督法》第十五条（第二章 听取和审议专项工作报告）
-    head = c.title if not c.locator else f"{c.title}（{c.locator}）"
-    return head + (f"，{c.region}" if c.region and c.region not in c.title else "")
-
-
-def build_messages(question: str, top: list[tuple[Chunk, float]]) -> tuple[list[dict[str, str]], list[Passage]]:
-    """Chat messages (system + user) numbering the passages [1]..[k], and the passages to verify against."""
-    passages, blocks = [], []
-    for n, (c, _s) in enumerate(top, 1):
-        text = c.text if len(c.text) <= PASSAGE_CHARS else c.text[:PASSAGE_CHARS] + "……"
-        blocks.append(f"[{n}] {passage_header(c)}\n{text}")
-        passages.append(Passage(n=n, text=text, title=c.title, locator=locator_label(c), heading_path=c.heading_path))
-    user = "资料：\n\n" + "\n\n".join(blocks) + f"\n\n问题：{question}\n\n" + INSTRUCTIONS
-    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}], passages
 
 
 # ------------------------------------------------------------------------------------ client
@@ -168,7 +126,7 @@ class LLMClient:
 
         headers = {"Authorization": f"Bearer {self._secret or PLACEHOLDER_KEY}"}
         try:
-            r = httpx.get(f"{self.base_url}/models", headers=headers, timeout=min(3.0, self.settings.llm_timeout))
+            r = httpx.get(f"{self.base_url}/models", headers=headers, timeout=min(PROBE_TIMEOUT, self.settings.llm_timeout))
             ok = r.status_code < 500 and r.status_code not in (401, 403)
             if not ok:
                 log.warning("LLM endpoint probe: HTTP %s from %s", r.status_code, self.shown_url)
@@ -267,145 +225,5 @@ class LLMClient:
         else:
             reason = "error"
         log.warning("LLM call to %s failed (%s%s): %s", self.shown_url, reason, f", HTTP {status}" if status else "",
-                    self.scrub(f"{type(exc).__name__}: {str(exc)[:300]}"))
+                    self.scrub(f"{type(exc).__name__}: {str(exc)[:LOG_ERROR_CHARS]}"))
         return self._failure(reason, status)
-
-
-# ------------------------------------------------------------------------------------ answering
-def llm_for(engine) -> tuple[LLMClient | None, str]:
-    """(client, "") when this request should use the LLM, else (None, notice or "")."""
-    s = engine.settings
-    if s.answer_mode == "extractive":
-        return None, ""
-    client = getattr(engine, "llm", None)
-    if client is None or client.settings is not s:
-        client = engine.llm = LLMClient(s)
-    if not client.configured:
-        return None, (NOTICES["unconfigured"] if s.answer_mode == "llm" else "")
-    if s.answer_mode == "auto" and not client.reachable():
-        return None, NOTICES["unreachable"]
-    return client, ""
-
-
-@dataclass
-class _Visible:
-    """Streams only what the user should see: no <think>…</think> reasoning block."""
-
-    raw: str = ""
-    shown: str = ""
-
-    def add(self, piece: str) -> str:
-        self.raw += piece
-        vis = strip_think(self.raw)
-        hold = next((k for k in range(min(len(vis), 6), 0, -1) if "<think>".startswith(vis[-k:])), 0)
-        vis = vis[: len(vis) - hold] if hold else vis
-        if not vis.startswith(self.shown):
-            return ""
-        new, self.shown = vis[len(self.shown):], vis
-        return new
-
-
-def answer_events(engine, question: str, filters=None, history=None, stream: bool = True) -> Iterator[tuple[str, Any]]:
-    """``("delta", text)``… then ``("final", Answer)`` — the LLM path of ``Engine.ask_stream``/``answer``."""
-    prep = engine.prepare(question, filters=filters, history=history)
-    if prep.refused or prep.lookup:  # a refusal stands, and a looked-up article is quoted whole: no LLM call
-        yield from _extractive_events(engine, prep, "")
-        return
-    client, notice = llm_for(engine)
-    if client is None:
-        yield from _extractive_events(engine, prep, notice)
-        return
-    messages, passages = build_messages(prep.query_text, prep.top)
-    t0 = time.perf_counter()
-    pieces: list[str] = []
-    visible = _Visible()
-    streamed = False
-    try:
-        for piece in client.generate(messages, stream=stream):
-            pieces.append(piece)
-            if stream:
-                shown = visible.add(piece)
-                if shown:
-                    streamed = True
-                    yield "delta", shown
-    except LLMFailure as f:
-        if engine.settings.answer_mode == "auto" and f.reason in ("down", "timeout", "auth"):
-            client.mark_down()
-        llm_ms = round((time.perf_counter() - t0) * 1000, 1)
-        yield from _extractive_events(engine, prep, f.notice, quiet=streamed, llm_ms=llm_ms)
-        return
-    llm_ms = round((time.perf_counter() - t0) * 1000, 1)
-    reply = "".join(pieces)
-    if not clean_reply(reply).strip():
-        log.warning("LLM reply from %s was empty", client.shown_url)
-        yield from _extractive_events(engine, prep, NOTICES["empty"], quiet=streamed, llm_ms=llm_ms)
-        return
-    v = verify_answer(reply, passages)
-    log.info("LLM answer verified: %s of %s sentences kept, %s markers dropped", v.kept, v.sentences,
-             v.dropped_markers)
-    if v.declined or not v.passed:
-        why = NOTICES["declined"] if v.declined else NOTICES["unverified"].format(kept=v.kept, sentences=v.sentences)
-        yield from _extractive_events(engine, prep, why, quiet=streamed, verification=v.to_json(), llm_ms=llm_ms)
-        return
-    citations = [make_citation(n, c, s) for n, (c, s) in enumerate(prep.top, 1)]
-    _set_quotes(citations, v)
-    dropped = v.sentences - v.kept
-    text = f"{CAUTION_TEXT}\n{v.text}" if prep.confidence == LOW else v.text
-    ans = Answer(question=prep.question, answer=text, refused=False, citations=citations, mode="llm",
-                 notice=NOTICES["partial"].format(dropped=dropped) if dropped else "", verification=v.to_json(),
-                 confidence=prep.confidence)
-    ans.timings_ms = {**prep.timings(), "answer": round((time.perf_counter() - prep.t1) * 1000, 1), "llm": llm_ms}
-    ans.relevance = prep.rel.to_json()
-    yield "final", ans
-
-
-def _extractive_events(engine, prep, notice: str, quiet: bool = False, verification: dict | None = None,
-                       llm_ms: float | None = None) -> Iterator[tuple[str, Any]]:
-    ans = engine.extractive_answer(prep)
-    ans.notice = notice or ans.notice  # keep a lookup miss's own notice (which law was not found)
-    ans.verification = verification
-    if llm_ms is not None:
-        ans.timings_ms["llm"] = llm_ms
-    if not quiet:  # after streamed LLM text the UI just replaces it with the final answer
-        for line in ans.answer.splitlines(keepends=True):
-            yield "delta", line
-    yield "final", ans
-
-
-def _set_quotes(citations, v) -> None:
-    """Each cited passage's quote = its sentences closest to the answer sentences citing it (for highlighting)."""
-    by_n = {c.n: c for c in citations}
-    picked: dict[int, set[int]] = {}
-    for chk in v.checks:
-        for n in chk.kept_markers:
-            c = by_n.get(n)
-            if c is None:
-                continue
-            sents = split_sentences(c.text)
-            scored = [(term_share(chk.body, match_form(s)), i) for i, s in enumerate(sents)]
-            best = max(scored, default=(0.0, -1))
-            if best[0] > 0:
-                picked.setdefault(n, set()).add(best[1])
-    for n, idx in picked.items():
-        sents = split_sentences(by_n[n].text)
-        by_n[n].quote = "".join(sents[i] for i in sorted(idx))
-
-
-# ------------------------------------------------------------------------------------ entry point
-def build_engine(settings: Settings, engine=None):
-    """The engine that answers with ``settings`` (answer mode, endpoint, model).
-
-    Without ``engine``, loads one from settings. With one (e.g. the eval harness's), returns a view
-    sharing its model, store and indexes but using ``settings`` for answering."""
-    from index.engine import Engine
-
-    if engine is None:
-        engine = Engine.from_settings(settings)
-    elif engine.settings is not settings:
-        view = copy.copy(engine)
-        view.settings = settings
-        view.llm = None
-        engine = view
-    if settings.answer_mode != "extractive":
-        engine.llm = LLMClient(settings)
-    return engine

@@ -74,6 +74,14 @@ def type_gap(question: str, passages: list[str]) -> bool:
 
 
 # ------------------------------------------------------------------ signals
+# The signals read the first five hits of each list: the five passages an answer cites (settings.top_k),
+# the depth the fitted model's coefficients were measured at (change it and refit).
+SIGNAL_DEPTH = 5
+# A margin compares the best hit with the fifth (the last of SIGNAL_DEPTH).
+MARGIN_RANK = SIGNAL_DEPTH - 1
+# The logistic's input is clamped to ±30 (p within 1e-13 of 0 or 1) so that exp() cannot overflow.
+LOGIT_CLAMP = 30.0
+
 FEATURES = ("dense1", "dense_margin", "bank1", "bank_margin", "bm25_norm", "coverage", "agree",
             "known_words", "law_match", "asks_fact", "top_covered")
 
@@ -107,25 +115,25 @@ def signals(question: str, law_titles: list[str], ranked: list, lists: dict, cov
     kw = [s for _, s in lists.get("keyword", [])]
     words = content_words(question)
     known = sum(len(w) for w in words if w in vocabulary) / (sum(len(w) for w in words) or 1)
-    top_ids = [c.id for c, _ in ranked[:5]]
+    top_ids = [c.id for c, _ in ranked[:SIGNAL_DEPTH]]
 
     def share(hits) -> float:
-        ids = {c.id for c, _ in hits[:5]}
-        return len(ids & set(top_ids)) / 5 if top_ids else 0.0
+        ids = {c.id for c, _ in hits[:SIGNAL_DEPTH]}
+        return len(ids & set(top_ids)) / SIGNAL_DEPTH if top_ids else 0.0
 
     agree = (share(lists.get("dense", [])) + share(lists.get("keyword", []))) / 2
     law_match = 0.0
     if law_titles and ranked:
         law_match = 1.0 if ranked[0][0].title in law_titles else -1.0
-    passages = [c.text for c, _ in ranked[:5]]
+    passages = [c.text for c, _ in ranked[:SIGNAL_DEPTH]]
     values = {
         "dense1": dense[0] if dense else 0.0,
-        "dense_margin": (dense[0] - dense[min(4, len(dense) - 1)]) if dense else 0.0,
+        "dense_margin": (dense[0] - dense[min(MARGIN_RANK, len(dense) - 1)]) if dense else 0.0,
         # no bank entry among the candidates (a filter to opinions, uploaded documents): the passage's own
         # closeness stands in, so that a document without bank questions is not taken for a miss
         "bank1": bank[0] if bank else (dense[0] if dense else 0.0),
-        "bank_margin": (bank[0] - bank[min(4, len(bank) - 1)]) if bank else
-        ((dense[0] - dense[min(4, len(dense) - 1)]) if dense else 0.0),
+        "bank_margin": (bank[0] - bank[min(MARGIN_RANK, len(bank) - 1)]) if bank else
+        ((dense[0] - dense[min(MARGIN_RANK, len(dense) - 1)]) if dense else 0.0),
         "bm25_norm": math.log1p(kw[0]) if kw else 0.0,
         "coverage": coverage,
         "agree": agree,
@@ -157,7 +165,7 @@ class RelevanceModel:
     def probability(self, s: Signals) -> float:
         z = self.intercept + sum(c * (x - m) / (sc or 1.0)
                                  for c, x, m, sc in zip(self.coef, s.vector(), self.mean, self.scale))
-        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+        return 1.0 / (1.0 + math.exp(-max(-LOGIT_CLAMP, min(LOGIT_CLAMP, z))))
 
     def decide(self, s: Signals) -> tuple[str, float]:
         """(confidence, probability). The type-gap rule refuses whatever the model says."""

@@ -21,6 +21,18 @@ from index.normalize import Query, normalize
 from index.store import ChunkStore, date_num
 from npcqa.types import Chunk
 
+# Candidates a retriever returns when not told (the engine passes ``settings.candidates``).
+DEFAULT_CANDIDATES = 50
+# Reciprocal-rank fusion's k when not told: the original RRF paper's value (Cormack et al. 2009). The engine
+# always passes ``settings.rrf_k`` (tuned on the dev set: 30).
+DEFAULT_RRF_K = 60
+# BM25's weight in the fusion: the unit the other lists' weights (dense, question bank) are measured against.
+KEYWORD_WEIGHT = 1.0
+# Chroma has no substring filter for ``region``: over-fetch this many times ``n`` and filter here.
+REGION_OVERFETCH = 2
+# ``date_to`` given but unparsable: no upper bound (a YYYYMMDD number past any real date).
+NO_DATE_LIMIT = 99999999
+
 
 @dataclass
 class Filters:
@@ -45,7 +57,7 @@ class Filters:
         if self.date_from:
             conds.append({"date_num": {"$gte": date_num(self.date_from)}})
         if self.date_to:
-            conds.append({"date_num": {"$lte": date_num(self.date_to) or 99999999}})
+            conds.append({"date_num": {"$lte": date_num(self.date_to) or NO_DATE_LIMIT}})
         if not conds:
             return None
         return conds[0] if len(conds) == 1 else {"$and": conds}
@@ -70,7 +82,7 @@ def _nodes(hits: list[tuple[Chunk, float]]) -> list[NodeWithScore]:
 
 
 class _Base(BaseRetriever):
-    def __init__(self, n: int = 50, filters: Filters | None = None):
+    def __init__(self, n: int = DEFAULT_CANDIDATES, filters: Filters | None = None):
         super().__init__()
         self.n, self.filters = n, filters or Filters()
 
@@ -82,13 +94,14 @@ class _Base(BaseRetriever):
 
 
 class KeywordRetriever(_Base):
-    def __init__(self, kw: KeywordIndex, **kw_args):
+    def __init__(self, keyword_index: KeywordIndex, **kw_args):
         super().__init__(**kw_args)
-        self.kw = kw
+        self.keyword_index = keyword_index
 
     def search(self, q: Query, filters: Filters, n: int) -> list[tuple[Chunk, float]]:
-        mask = np.fromiter((filters.accepts(c) for c in self.kw.chunks), bool, len(self.kw.chunks)) if filters else None
-        return self.kw.search(q.keyword_text, n, mask)
+        chunks = self.keyword_index.chunks
+        mask = np.fromiter((filters.accepts(c) for c in chunks), bool, len(chunks)) if filters else None
+        return self.keyword_index.search(q.keyword_text, n, mask)
 
 
 class DenseRetriever(_Base):
@@ -136,7 +149,7 @@ class DenseRetriever(_Base):
         if vector is None:
             vector = self.embedder.embed_query(q.dense_text)
         if self._chunks is None:
-            hits = self.store.query(vector, n * 2 if filters.region else n, filters.chroma_where())
+            hits = self.store.query(vector, n * REGION_OVERFETCH if filters.region else n, filters.chroma_where())
             return [h for h in hits if filters.accepts(h[0])][:n] if filters.region else hits
         mat, chunks = self.load()
         if not len(chunks):
@@ -177,10 +190,10 @@ class ArticleRetriever(_Base):
     Law names are derived from the titles of the indexed chunks when the retriever is built, so they
     follow whatever laws the index holds."""
 
-    def __init__(self, kw: KeywordIndex, **kw_args):
+    def __init__(self, keyword_index: KeywordIndex, **kw_args):
         super().__init__(**kw_args)
-        self.kw = kw
-        self.articles = ArticleIndex(kw.chunks)
+        self.keyword_index = keyword_index
+        self.articles = ArticleIndex(keyword_index.chunks)
 
     @property
     def titles(self) -> set[str]:
@@ -201,7 +214,7 @@ class FusionRetriever(_Base):
     """Exact article hits first, then reciprocal-rank fusion of BM25 and dense lists."""
 
     def __init__(self, keyword: KeywordRetriever, dense: DenseRetriever, article: ArticleRetriever,
-                 rrf_k: int = 60, dense_weight: float = 1.0, bank=None, bank_weight: float = 1.0,
+                 rrf_k: int = DEFAULT_RRF_K, dense_weight: float = 1.0, bank=None, bank_weight: float = 1.0,
                  bank_keyword_weight: float = 0.0, **kw_args):
         super().__init__(**kw_args)
         self.keyword, self.dense, self.article, self.rrf_k = keyword, dense, article, rrf_k
@@ -224,7 +237,7 @@ class FusionRetriever(_Base):
         use_bank = self.bank is not None and len(self.bank) > 0
         if mode in ("hybrid", "bm25"):
             keyword_hits = self.keyword.search(q, filters, n)
-            lists.append((1.0, _ranks(keyword_hits)))
+            lists.append((KEYWORD_WEIGHT, _ranks(keyword_hits)))
             if use_bank and self.bank_keyword_weight:
                 hits = self.bank.keyword_hits(q.keyword_text, filters.accepts, n)
                 lists.append((self.bank_keyword_weight, _bank_ranks(hits, keyword_hits, self.bank.covered)))

@@ -7,9 +7,10 @@ in ； joins the clause whose marker follows it, as in "（一）……；（二
 1. a marker pointing to no passage is removed (``dropped_markers``);
 2. a marker is *term-supported* when at least ``TERM_SHARE`` (50 %) of the sentence's content
    words (jieba precise mode, stop/question words removed, Simplified script) occur in that
-   passage (its title, locator and heading count too). A word also counts when an alias of it
-   does (监督法 ↔ full title, 常委会 ↔ 常务委员会 from ``index/aliases.toml``), and a word of three
-   or more characters counts by the share of its character bigrams found (paraphrase tolerance);
+   passage (its title, locator and heading count too): ``index.coverage.term_share``. A word also
+   counts when an alias of it does (监督法 ↔ full title, 常委会 ↔ 常务委员会 from
+   ``index/aliases.toml``), and a word of three or more characters counts by the share of its
+   character bigrams found (paraphrase tolerance);
 3. every number in the sentence — Arabic or Chinese numerals with their unit (十日, 3个月),
    ordinals (第十五条, 第十八届), fractions (三分之一), percentages, years (2024年 = 二〇二四年) —
    must occur, with the same value and unit, in at least one term-supported cited passage.
@@ -27,15 +28,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from index.coverage import CITATION_MARKER, term_share
 from npcqa.text import cn_to_int, content_words, match_form, to_simplified
 
 TERM_SHARE = 0.5  # share of a sentence's content words that must occur in a cited passage
 MIN_KEPT_SHARE = 0.5  # below this share of kept sentences, the answer falls back to extractive
 SENT_ENDS = "。！？；!?;"
+# A marker range [1-3] is expanded only when it spans fewer than this many passages (the prompt shows at
+# most five); a wider one ([1-100]) is a typo or a year, and only its two ends are kept.
+MAX_MARKER_RANGE = 10
+# An unmarked line ending in "：" up to this long is a heading ("具体如下：", "法律规定：") and is not checked.
+HEADING_CHARS = 20
 
 _FW_DIGITS = str.maketrans("０１２３４５６７８９［］", "0123456789[]")
 _MARK_GROUP = re.compile(r"[\[【]\s*(\d{1,3}(?:\s*[,，、\-–]\s*\d{1,3})*)\s*[\]】]")
-_MARK = re.compile(r"\[(\d{1,3})\]")
+_MARK = CITATION_MARKER
 _MARKS_AFTER_END = re.compile(rf"([{SENT_ENDS}])((?:\s*\[\d{{1,3}}\])+)")
 _LIST_PREFIX = re.compile(r"^\s*(?:[-*•·]\s*|\d{1,2}\s*[.、)）](?!\d)\s*|[（(]\s*[一二三四五六七八九十\d]{1,3}\s*[）)]\s*"
                           r"|[一二三四五六七八九十]{1,3}\s*[、.]\s*)")
@@ -137,38 +144,6 @@ def number_supported(fact: tuple[str, float], facts: set[tuple[str, float]]) -> 
     return any(abs(v - v2) < 1e-6 and (u2 == unit or not u2 or not unit) for u2, v2 in facts)
 
 
-# ------------------------------------------------------------------------------------ terms
-def _aliases() -> tuple[dict[str, str], dict[str, list[str]]]:
-    from index.normalize import alias_tables
-
-    laws, terms = alias_tables()
-    both: dict[str, list[str]] = {}
-    for k, v in terms.items():
-        both.setdefault(k, []).extend(v.split())
-        for part in v.split():
-            both.setdefault(part, []).append(k)
-    return laws, both
-
-
-_squash = match_form  # one home for the comparison form: npcqa.text
-
-
-def term_share(sentence: str, haystack: str, words: list[str] | None = None) -> float:
-    """Share (by count) of the sentence's content words found in ``haystack`` (Simplified, squashed)."""
-    words = words if words is not None else content_words(_MARK.sub("", sentence))
-    if not words:
-        return 1.0
-    laws, terms = _aliases()
-    got = 0.0
-    for w in words:
-        if w in haystack or (w in laws and laws[w] in haystack) or any(a in haystack for a in terms.get(w, ())):
-            got += 1
-        elif len(w) >= 3:
-            grams = [w[i: i + 2] for i in range(len(w) - 1)]
-            got += sum(g in haystack for g in grams) / len(grams)
-    return got / len(words)
-
-
 # ------------------------------------------------------------------------------------ sentences
 def strip_think(text: str) -> str:
     """Drop a reasoning model's <think>…</think> block (an unclosed one runs to the end)."""
@@ -193,7 +168,7 @@ def _expand_group(m: re.Match) -> str:
     for part in re.split(r"\s*[,，、]\s*", m.group(1)):
         if re.search(r"[\-–]", part):
             a, b = (int(x) for x in re.split(r"\s*[\-–]\s*", part))
-            nums.extend(range(a, b + 1) if 0 < b - a < 10 else [a, b])
+            nums.extend(range(a, b + 1) if 0 < b - a < MAX_MARKER_RANGE else [a, b])
         else:
             nums.append(int(part))
     return "".join(f"[{n}]" for n in nums)
@@ -286,7 +261,7 @@ class Passage:
 
     @property
     def haystack(self) -> str:
-        return _squash(f"{self.title}\n{self.locator}\n{self.heading_path}\n{self.text}")
+        return match_form(f"{self.title}\n{self.locator}\n{self.heading_path}\n{self.text}")
 
 
 def check_sentence(sentence: str, passages: dict[int, Passage], hay: dict[int, str],
@@ -326,7 +301,7 @@ def _is_heading(sentence: str, body: str) -> bool:
     s = sentence.strip()
     if _GROUP_LABEL.match(s):
         return True
-    return s.endswith(("：", ":")) and len(body) <= 20 and not numbers_in(body)
+    return s.endswith(("：", ":")) and len(body) <= HEADING_CHARS and not numbers_in(body)
 
 
 def verify_answer(reply: str, passages: list[Passage] | dict[int, Passage]) -> Verification:
@@ -353,7 +328,7 @@ def verify_answer(reply: str, passages: list[Passage] | dict[int, Passage]) -> V
     counted = [c for c in checks if c.counted]
     kept = sum(1 for c in counted if c.kept_markers)
     text = "\n".join(_trim_headings(lines_out))
-    declined = "依据不足" in _squash(reply) and not any(c.markers for c in checks)
+    declined = "依据不足" in match_form(reply) and not any(c.markers for c in checks)
     return Verification(text=text, sentences=len(counted), kept=kept, dropped_markers=dropped, checks=checks,
                         declined=declined)
 

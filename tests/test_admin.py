@@ -76,7 +76,7 @@ def login(console, ip: str = IP) -> str:
 
 
 def cited_doc_ids(engine, question: str) -> list[str]:
-    ans = engine.ask(question)
+    ans = engine.answer_extractive(question)
     return [c.doc_id for c in ans.citations]
 
 

@@ -133,7 +133,7 @@ class _Broken:
     def corpus_summary(self):
         return {}
 
-    def ask_stream(self, *a, **kw):
+    def answer_stream(self, *a, **kw):
         raise self.exc
         yield  # pragma: no cover
 
@@ -260,7 +260,7 @@ def test_missing_index_is_built_first(monkeypatch, capsys, tmp_path):
 
     calls = []
 
-    def from_settings(settings):
+    def from_settings(settings, answerer=None):  # index.factory passes the answering strategy
         calls.append("load")
         if len(calls) == 1:
             raise IndexMissing("no index")
@@ -286,7 +286,7 @@ def test_unusable_index_exits_with_message(monkeypatch, capsys):
     from index.engine import Engine
     from index.store import ModelMismatch
 
-    def from_settings(settings):
+    def from_settings(settings, answerer=None):  # index.factory passes the answering strategy
         raise ModelMismatch("the index was built with another model; rebuild it")
 
     monkeypatch.setattr(Engine, "from_settings", staticmethod(from_settings))

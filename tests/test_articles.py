@@ -9,7 +9,9 @@ import re
 
 import pytest
 
-from index.articles import ArticleIndex, parse_refs, render_lookup
+from index.article_answer import render_lookup
+from index.article_refs import parse_refs
+from index.articles import ArticleIndex
 from index.lawnames import LawNames, db_titles, derived_names, match_text
 from ingest.chunking import chunk_document
 from ingest.lawdb import load_laws
@@ -72,7 +74,7 @@ def test_reference_forms(text, expected):
 
 
 def test_long_range_is_capped():
-    from index.articles import MAX_RANGE_ARTICLES
+    from index.article_refs import MAX_RANGE_ARTICLES
 
     refs = parse_refs(match_text("第一条至第三百条"))
     assert [r.number for r in refs] == list(range(1, MAX_RANGE_ARTICLES + 1))
@@ -230,7 +232,7 @@ SUPERVISION = PRC + "各级人民代表大会常务委员会监督法"
 
 
 def test_engine_answers_whole_article(engine):
-    ans = engine.ask("请问《监督法》第 9 条第一款是怎么规定的？")
+    ans = engine.answer_extractive("请问《监督法》第 9 条第一款是怎么规定的？")
     assert not ans.refused and ans.citations[0].title == SUPERVISION
     assert ans.citations[0].locator.startswith("《监督法》第九条")
     assert plain(db_article(SUPERVISION, 9)) in plain(ans.answer)
@@ -239,15 +241,15 @@ def test_engine_answers_whole_article(engine):
 
 def test_engine_never_cites_another_law_for_a_law_not_indexed(engine):
     for q in ("公司法第十一条的内容是什么？", "民法商法农民专业合作社法第三十三条的内容是什么？"):
-        ans = engine.ask(q)
+        ans = engine.answer_extractive(q)
         assert ans.refused and not ans.citations, q
         assert "当前索引未收录" in ans.answer and ans.notice == ans.answer
-    ans = engine.ask("监督法第一百条")
+    ans = engine.answer_extractive("监督法第一百条")
     assert ans.refused and "共六十五条" in ans.answer
 
 
 def test_follow_up_asks_for_the_new_article_of_the_same_law(engine):
-    ans = engine.ask("那第十二条呢？", history=["监督法第十条规定了什么？"])
+    ans = engine.answer_extractive("那第十二条呢？", history=["监督法第十条规定了什么？"])
     assert [c.locator.split("（")[0] for c in ans.citations] == ["《监督法》第十二条"]
 
 
@@ -278,9 +280,9 @@ def test_quiz_source_syntax_uses_the_same_names(law_chunks):
 def test_web_chat_shows_which_law_was_not_found(engine):
     from web.render import render_answer
 
-    ans = engine.ask("公司法第十一条的内容是什么？")
+    ans = engine.answer_extractive("公司法第十一条的内容是什么？")
     html = render_answer(ans)
     assert "当前索引未收录《公司法》" in html  # the refusal box carries the specific miss, not only the generic text
-    ans = engine.ask("监督法第十条至第十一条")
+    ans = engine.answer_extractive("监督法第十条至第十一条")
     html = render_answer(ans)
     assert "第十一条" in html and "[2]" not in html  # markers became badges of both articles

@@ -32,7 +32,7 @@ def model_server():
 @pytest.fixture(scope="module")
 def server(engine, small_index, model_server, tmp_path_factory):
     import app
-    from index.llm import build_engine
+    from index.factory import build_engine
 
     settings = small_index.model_copy(update={
         "answer_mode": "llm", "llm_base_url": model_server.url, "llm_model": MODEL,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from index.answer import GROUP_LABELS
 from index.engine import QuestionError, contextualize
 from index.retrieve import Filters
 
@@ -26,7 +27,7 @@ DEPUTIES = "中华人民共和国全国人民代表大会和地方各级人民�
     ("監督法第十條", SUPERVISION, "第十条"),
 ])
 def test_named_article_comes_first(engine, question, title, locator):
-    ans = engine.ask(question)
+    ans = engine.answer_extractive(question)
     assert not ans.refused
     first = ans.citations[0]
     assert first.title == title
@@ -35,7 +36,7 @@ def test_named_article_comes_first(engine, question, title, locator):
 
 
 def test_answer_sentences_carry_markers_that_point_to_quoted_citations(engine):
-    ans = engine.ask("常委会听取专项工作报告之前，要做哪些准备工作？")
+    ans = engine.answer_extractive("常委会听取专项工作报告之前，要做哪些准备工作？")
     assert not ans.refused
     lines = [ln for ln in ans.answer.splitlines() if not ln.startswith("【")]
     assert lines and all(re.search(r"\[\d+\]$", ln) for ln in lines)
@@ -50,39 +51,48 @@ def test_answer_sentences_carry_markers_that_point_to_quoted_citations(engine):
 
 
 def test_law_and_practice_are_grouped(engine):
-    ans = engine.ask("人大代表建议办理的时限是多长？地方上怎么做的？")
-    kinds = [c.kind for c in ans.citations if c.quote]
-    if len(set(kinds)) > 1:
-        assert "【" in ans.answer
+    ans = engine.answer_extractive("人大代表建议办理的时限是多长？地方上怎么做的？")
+    kinds = {c.kind for c in ans.citations if c.quote}
+    assert "law" in kinds and len(kinds) > 1  # the law's time limit and a local document's practice
+    labels = [ln for ln in ans.answer.splitlines() if ln.startswith("【")]
+    assert labels == [f"【{GROUP_LABELS[k]}】" for k in ("law", "opinion", "report") if k in kinds]
+    by_n = {c.n: c for c in ans.citations}
+    group = None
+    for ln in ans.answer.splitlines():  # every quoted line sits under its own source's group label
+        if ln.startswith("【"):
+            group = ln
+            continue
+        n = int(re.search(r"\[(\d+)\]$", ln).group(1))
+        assert group == f"【{GROUP_LABELS[by_n[n].kind]}】", ln
 
 
 def test_unanswerable_is_refused_with_suggestions(engine):
     for q in ("明天北京会不会下雨？", "个人所得税的起征点是多少？"):
-        ans = engine.ask(q)
+        ans = engine.answer_extractive(q)
         assert ans.refused, q
         assert "未找到可靠依据" in ans.answer
         assert not ans.citations and ans.suggestions
 
 
 def test_simplified_question_finds_traditional_report(engine):
-    ans = engine.ask("平凉市县乡人大怎样推动代表活动经常化？")
+    ans = engine.answer_extractive("平凉市县乡人大怎样推动代表活动经常化？")
     assert not ans.refused
     assert "平涼" in ans.citations[0].title
 
 
 def test_filters_apply(engine):
-    ans = engine.ask("怎样加强人大机关建设？", filters=Filters(kinds=["report"]))
+    ans = engine.answer_extractive("怎样加强人大机关建设？", filters=Filters(kinds=["report"]))
     assert ans.citations and {c.kind for c in ans.citations} == {"report"}
-    ans = engine.ask("怎样加强人大机关建设？", filters=Filters(kinds=["report"], region="巴彦淖尔"))
+    ans = engine.answer_extractive("怎样加强人大机关建设？", filters=Filters(kinds=["report"], region="巴彦淖尔"))
     assert ans.citations and all("巴彦淖尔" in c.region for c in ans.citations)
     # region narrows local documents only: national laws stay answerable
-    ans = engine.ask("监督法第十条", filters=Filters(region="巴彦淖尔"))
+    ans = engine.answer_extractive("监督法第十条", filters=Filters(region="巴彦淖尔"))
     assert ans.citations[0].locator.startswith("《监督法》第十条")
     assert all(c.kind == "law" or "巴彦淖尔" in c.region for c in ans.citations)
     # status narrows laws only
-    ans = engine.ask("怎样加强人大机关建设？", filters=Filters(statuses=["已废止"]))
+    ans = engine.answer_extractive("怎样加强人大机关建设？", filters=Filters(statuses=["已废止"]))
     assert ans.citations and all(c.kind != "law" for c in ans.citations)
-    ans = engine.ask("代表建议多长时间办结", filters=Filters(kinds=["opinion"]))
+    ans = engine.answer_extractive("代表建议多长时间办结", filters=Filters(kinds=["opinion"]))
     assert {c.kind for c in ans.citations} == {"opinion"}
 
 
@@ -142,7 +152,7 @@ def test_follow_up_uses_previous_question():
 @pytest.mark.parametrize("bad", ["", "   ", "？？？！！", "问" * 5000])
 def test_bad_questions_are_rejected(engine, bad):
     with pytest.raises(QuestionError):
-        engine.ask(bad)
+        engine.answer_extractive(bad)
 
 
 # ------------------------------------------------------------------ CLI contract

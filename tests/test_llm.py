@@ -21,9 +21,11 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from index.llm import NOTICES, build_engine, build_messages, normalize_base_url
-from index.verify import (Passage, clean_reply, numbers_in, parse_markers, split_answer, term_share,
-                          verify_answer)
+from index.coverage import term_share
+from index.factory import build_engine
+from index.llm import NOTICES, normalize_base_url
+from index.prompt import build_messages
+from index.verify import Passage, clean_reply, numbers_in, parse_markers, split_answer, verify_answer
 from llm_server import Reply, ScriptedLLMServer
 from npcqa.text import int_to_cn
 
@@ -81,7 +83,7 @@ def llm_settings(small_index, url: str, **upd):
 
 
 def stream(eng, question=Q, **kw):
-    events = list(eng.ask_stream(question, **kw))
+    events = list(eng.answer_stream(question, **kw))
     assert events[-1][0] == "final"
     return [p for k, p in events if k == "delta"], events[-1][1]
 
@@ -183,7 +185,7 @@ def test_rule_keeps_every_verbatim_sentence_of_extractive_answers(engine):
 
     total = kept = 0
     for q in load_questions()[::8]:  # 14 questions across categories (all 111: 424/424 sentences kept)
-        ans = engine.ask(q.q)
+        ans = engine.answer_extractive(q.q)
         if ans.refused:
             continue
         ps = [Passage(c.n, c.text, c.title, c.locator, c.heading_path) for c in ans.citations]
@@ -220,7 +222,7 @@ def test_good_answer_streams_then_final_verified(engine, small_index, server):
     deltas = []
     final = None
     t0 = time.perf_counter()
-    for kind, payload in llm.ask_stream(Q):
+    for kind, payload in llm.answer_stream(Q):
         if kind == "delta":
             deltas.append(payload)
             t_first = t_first or time.perf_counter()
@@ -234,7 +236,7 @@ def test_good_answer_streams_then_final_verified(engine, small_index, server):
     assert final.mode == "llm" and not final.refused and final.notice == ""
     assert final.verification == {"sentences": 2, "kept": 2, "dropped_markers": 0}
     assert re.search(r"\[1\]$", final.answer.splitlines()[0]) and "[2]" in final.answer
-    ext = llm.ask(Q)  # same retrieved passages as the extractive answer
+    ext = llm.answer_extractive(Q)  # same retrieved passages as the extractive answer
     assert [c.chunk_id for c in final.citations] == [c.chunk_id for c in ext.citations]
     assert final.citations[0].quote and final.citations[0].quote in final.citations[0].text
     assert set(final.timings_ms) >= {"retrieve", "answer", "llm"}
@@ -269,7 +271,7 @@ def test_wrong_number_caught_end_to_end(llm, server):
     server.script(Reply(text=lambda b: wrong_number_reply(b).splitlines()[0]))
     ans = llm.answer(Q)
     assert ans.mode == "extractive" and "核实" in ans.notice and ans.verification["kept"] == 0
-    assert ans.answer == llm.ask(Q).answer
+    assert ans.answer == llm.answer_extractive(Q).answer
 
 
 @pytest.mark.parametrize("reply,reason", [
@@ -290,7 +292,7 @@ def test_failures_fall_back_to_extractive_with_notice(llm, server, reply, reason
     assert ans.mode == "extractive" and not ans.refused
     expected = NOTICES[reason].format(status=reply.status, timeout=6)
     assert ans.notice == expected
-    assert ans.answer == llm.ask(Q).answer and ans.citations
+    assert ans.answer == llm.answer_extractive(Q).answer and ans.citations
 
 
 @pytest.mark.parametrize("reply", [Reply(hang=8), Reply(text=good_reply, trickle=8)], ids=["hang", "trickle"])
@@ -329,7 +331,7 @@ def test_refused_question_never_calls_the_model(llm, server):
 
 def test_ask_stays_extractive(llm, server):
     before = len(server.chat_requests())
-    assert llm.ask(Q).mode == "extractive" and len(server.chat_requests()) == before
+    assert llm.answer_extractive(Q).mode == "extractive" and len(server.chat_requests()) == before
 
 
 def test_unconfigured_llm_mode_says_so(engine, small_index):
@@ -369,7 +371,7 @@ def test_api_key_never_logged_or_shown(engine, small_index, server, caplog):
     assert any("Incorrect API key" in r.getMessage() or "401" in r.getMessage() for r in caplog.records)
     text = caplog.text + "".join(json.dumps(a.to_json(), ensure_ascii=False) for a in answers)
     assert KEY not in text and wrong not in text
-    assert KEY not in repr(good.settings) and KEY not in repr(good.llm)
+    assert KEY not in repr(good.settings) and KEY not in repr(good.answerer)
 
 
 def test_web_chat_streams_and_shows_the_notice(llm, server, tmp_path):

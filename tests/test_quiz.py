@@ -46,7 +46,7 @@ def check_item(it, engine, seen: set[str]) -> None:
     assert set(d) == CONTRACT and set(d["source"]) == SOURCE_KEYS
     assert d["type"] in ("单选", "多选", "判断", "填空")
     # a 下列说法正确的有 question may draw on several articles of one chapter: ids joined by commas
-    chunks = [engine.kw.chunks[engine.kw.by_id[cid]] for cid in d["source"]["chunk_id"].split(",")]
+    chunks = [engine.keyword_index.chunks[engine.keyword_index.by_id[cid]] for cid in d["source"]["chunk_id"].split(",")]
     chunk = chunks[0]
     assert d["source"]["text"] == "\n".join(c.text for c in chunks) and d["source"]["title"] == chunk.title
     if chunk.kind == "law":

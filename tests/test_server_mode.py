@@ -108,7 +108,7 @@ def test_sync_ask_outage_and_recovery_against_a_real_chroma_server(tmp_path, chr
 
     engine = Engine.from_settings(settings)
     assert engine.store.location == f"chroma://127.0.0.1:{chroma_server.port}"
-    ans = engine.ask(QUESTION)
+    ans = engine.answer_extractive(QUESTION)
     assert not ans.refused and ans.citations[0].doc_id == "reports/sandan.txt"
 
     # a second app process (its own home, e.g. another machine) rebuilds its keyword index from the server
@@ -116,25 +116,25 @@ def test_sync_ask_outage_and_recovery_against_a_real_chroma_server(tmp_path, chr
     engine2 = Engine.from_settings(other)
     emb = make_embedder(settings)
     store = ChunkStore(settings, emb.fingerprint, emb.dim)
-    assert {c.id for c in engine2.kw.chunks} == set(store.ids())
+    assert {c.id for c in engine2.keyword_index.chunks} == set(store.ids())
     rev = store.revision()
     src = tmp_path / "lianluozhan.txt"
     src.write_text(OPINION, encoding="utf-8")
     res = add_files(settings, [src], "opinion", actor="test")
     assert res.ok and res.added[0].chunks == 2
     assert store.revision() != rev  # writes leave a cheap change token for processes sharing the server
-    ans2 = engine2.ask("代表联络站每月接待选民几次？")  # engine2 notices the count change and re-derives
-    assert {c.id for c in engine2.kw.chunks} == set(store.ids())
+    ans2 = engine2.answer_extractive("代表联络站每月接待选民几次？")  # engine2 notices the count change and re-derives
+    assert {c.id for c in engine2.keyword_index.chunks} == set(store.ids())
     assert not ans2.refused and ans2.citations[0].doc_id == "uploads/opinion/lianluozhan.txt"
 
     # the server goes away: a clear IndexUnavailable, not a raw client error
     chroma_server.stop()
     with pytest.raises(IndexUnavailable) as info:
-        engine.ask(QUESTION)
+        engine.answer_extractive(QUESTION)
     msg = str(info.value)
     assert f"127.0.0.1:{chroma_server.port}" in msg and "chroma run" in msg and isinstance(info.value, StoreError)
     with pytest.raises(IndexUnavailable):
-        engine.ask(QUESTION)  # still down: still the same clear error
+        engine.answer_extractive(QUESTION)  # still down: still the same clear error
 
     env = {**os.environ, "NPCQA_HOME": str(settings.home), "NPCQA_CORPUS_DIR": str(settings.corpus_dir),
            "NPCQA_CHROMA_HOST": "127.0.0.1", "NPCQA_CHROMA_PORT": str(chroma_server.port)}
@@ -145,7 +145,7 @@ def test_sync_ask_outage_and_recovery_against_a_real_chroma_server(tmp_path, chr
 
     # it comes back on the same port and path: the same engine answers again
     chroma_server.start()
-    ans = engine.ask(QUESTION)
+    ans = engine.answer_extractive(QUESTION)
     assert not ans.refused and ans.citations[0].doc_id == "reports/sandan.txt"
     proc = subprocess.run([sys.executable, "-m", "index", "ask", QUESTION, "--json"], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=180)

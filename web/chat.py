@@ -1,7 +1,7 @@
 """The chat's event handlers, independent of the Gradio layout (tests call them directly).
 
 ``ChatApp.respond`` is a generator: it first shows the question with a "正在检索…" placeholder,
-then the answer as it streams from ``Engine.ask_stream``, then the final answer with its numbered
+then the answer as it streams from ``Engine.answer_stream``, then the final answer with its numbered
 sources. Every failure becomes a friendly message in the chat; the app itself never goes down.
 
 Multi-turn rule (``index.engine.contextualize``): a short follow-up (≤ 15 characters, starting with
@@ -206,7 +206,7 @@ class ChatApp:
         partial = ""
         shown_at = float("-inf")  # the first piece is shown at once, later ones at most every STREAM_EVERY
         try:
-            for kind, payload in self.engine.ask_stream(q, filters=filters, history=history):
+            for kind, payload in self.engine.answer_stream(q, filters=filters, history=history):
                 if kind == "delta":
                     partial += payload
                     now = time.monotonic()
