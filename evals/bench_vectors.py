@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from evals.harness import CALIBRATION_SETS, eval_settings, is_hit, load_questions
+from evals.harness import DEV2_SET, DEV_SET, eval_settings, is_hit, load_questions
 from npcqa.settings import get_settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -39,7 +39,7 @@ def _signals(settings) -> dict:
     build = time.perf_counter() - t0
     engine = Engine.from_settings(settings)
     out = {}
-    for path in CALIBRATION_SETS:
+    for path in (DEV_SET, DEV2_SET):
         for q in load_questions(path):
             p = engine.prepare(q.q)
             out[f"{path.name}:{q.id}"] = {"dense": p.rel.dense, "coverage": p.rel.coverage, "refused": p.refused,
