@@ -71,3 +71,19 @@ def test_missing_model_directory_is_a_clear_error(tmp_path):
         make_embedder(Settings(embed_model=f"st:{tmp_path / 'nope'}"))
     with pytest.raises(EmbeddingError, match="unknown embedding model"):
         make_embedder(Settings(embed_model="word2vec"))
+
+
+def test_concurrent_query_embeddings_equal_sequential_ones():
+    """The web app's workers embed queries at the same time, with no model lock: each vector must be
+    bitwise the one a lone caller gets (answers may not depend on how busy the server is), and the
+    shared tokenizer must not fail with "Already borrowed" under contention."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    emb = make_embedder(Settings())
+    questions = [f"代表第{i}次提出的建议，{'有关部门' * (i % 7)}应当在多长时间内答复？" for i in range(48)]
+    alone = [emb.embed_query(q) for q in questions]
+    with ThreadPoolExecutor(6) as pool:
+        passages = pool.submit(emb.embed_passages, questions[:8])  # an in-app sync embedding meanwhile
+        together = list(pool.map(emb.embed_query, questions))
+    assert all((a == b).all() for a, b in zip(alone, together))
+    assert passages.result().shape == (8, emb.dim)
