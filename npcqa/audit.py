@@ -7,11 +7,10 @@ Appends are serialized with ``flock`` so several app processes and the CLI can s
 """
 from __future__ import annotations
 
-import json
-from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from npcqa.jsonl import append_jsonl
+from npcqa.clock import utc_now_iso
+from npcqa.jsonl import append_jsonl, read_jsonl
 from npcqa.settings import Settings
 
 
@@ -21,7 +20,7 @@ def record(settings: Settings, actor: str, action: str, doc_ids: Iterable[str] |
     if isinstance(doc_ids, str):
         doc_ids = [doc_ids]
     rec = {
-        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "time": utc_now_iso(),
         "actor": str(actor or "unknown"),
         "action": str(action),
         "doc_ids": list(doc_ids or []),
@@ -33,22 +32,6 @@ def record(settings: Settings, actor: str, action: str, doc_ids: Iterable[str] |
 def read_audit(settings: Settings, limit: int | None = None, action: str | None = None,
                doc_id: str | None = None) -> list[dict]:
     """Records in order (newest last); ``limit`` keeps the last N after filtering. Broken lines are skipped."""
-    out: list[dict] = []
-    try:
-        fh = open(settings.audit_path, encoding="utf-8")
-    except OSError:
-        return []
-    with fh:
-        for line in fh:
-            try:
-                rec = json.loads(line)
-            except ValueError:
-                continue
-            if not isinstance(rec, dict):
-                continue
-            if action and rec.get("action") != action:
-                continue
-            if doc_id and doc_id not in (rec.get("doc_ids") or []):
-                continue
-            out.append(rec)
+    out = [rec for rec in read_jsonl(settings.audit_path)
+           if (not action or rec.get("action") == action) and (not doc_id or doc_id in (rec.get("doc_ids") or []))]
     return out[-limit:] if limit else out

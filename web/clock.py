@@ -7,19 +7,12 @@ carry ISO 8601 times with their offset and are shown in the server's local time,
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
+
+from npcqa.clock import utc_now
 
 DISPLAY_FORMAT = "%Y-%m-%d %H:%M:%S"  # how the console's tables show a record's time
 FILE_STAMP_FORMAT = "%Y%m%dT%H%M%SZ"  # ISO 8601 basic format in UTC: safe in a file name, sorts by time
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def utc_now_iso() -> str:
-    """Now, as UTC ISO 8601 to the second (``2026-12-04T20:44:40+00:00``)."""
-    return utc_now().isoformat(timespec="seconds")
 
 
 def file_stamp() -> str:

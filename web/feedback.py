@@ -6,11 +6,10 @@ thread lock and an ``flock`` so several app workers/processes never interleave l
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from npcqa.jsonl import append_jsonl
+from npcqa.jsonl import append_jsonl, read_jsonl
 
 RATINGS = ("up", "down")
 
@@ -22,22 +21,7 @@ def append_feedback(path: str | Path, record: dict[str, Any]) -> dict[str, Any]:
 
 def read_feedback(path: str | Path) -> list[dict[str, Any]]:
     """All records, oldest first; a missing file is empty, a damaged line is skipped."""
-    path = Path(path)
-    if not path.exists():
-        return []
-    out: list[dict[str, Any]] = []
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        for line in fh:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                obj = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(obj, dict):
-                out.append(obj)
-    return out
+    return read_jsonl(path)
 
 
 def citations_text(citations: list | None) -> str:
