@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 
 from evals.harness import (DEV_SET, EVALS, all_laws_settings, eval_settings, latency_markdown, load_questions,
-                           markdown_table, per_category, run_config, update_readme)
+                           markdown_table, per_category, run_config)
+from npcqa.readme import update_readme
 from npcqa.settings import get_settings
 
 RESULTS = EVALS / "results"

@@ -24,7 +24,8 @@ import sys
 import time
 from pathlib import Path
 
-from evals.harness import EVALS, update_readme
+from evals.harness import EVALS
+from npcqa.readme import update_readme
 from npcqa.machine import cpu_label
 from npcqa.text import int_to_cn
 

@@ -27,7 +27,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from evals.harness import update_readme
+from npcqa.readme import update_readme
 from npcqa.settings import REPO_ROOT, get_settings
 
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -13,9 +13,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from npcqa.readme import update_readme  # noqa: F401  (re-exported for evals CLIs)
 from npcqa.settings import Settings
-from npcqa.text import to_simplified
+from npcqa.text import match_form
 
 EVALS = Path(__file__).resolve().parent
 DEV_SET = EVALS / "dev.jsonl"
@@ -71,14 +70,10 @@ def eval_settings(base: Settings) -> Settings:
     return base.model_copy(update={"home": root / "home", "corpus_dir": corpus, "model_cache": base.models_dir})
 
 
-def _norm(s: str) -> str:
-    return "".join(to_simplified(s).split())
-
-
 def is_hit(q: Question, citation) -> bool:
     doc_id = citation["doc_id"] if isinstance(citation, dict) else citation.doc_id
     text = citation["text"] if isinstance(citation, dict) else citation.text
-    return doc_id == q.gold_doc and _norm(q.answer or "") in _norm(text)
+    return doc_id == q.gold_doc and match_form(q.answer) in match_form(text)
 
 
 def all_laws_settings(base: Settings) -> Settings:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evals.harness import EVALS, Question, is_hit, load_questions
+from evals.harness import EVALS, Question, is_hit
 from index.relevance import FEATURES, HIGH, LOW, NONE, RelevanceModel, Signals
 
 BLIND = EVALS / "blind"

@@ -7,3 +7,6 @@
 from quiz.generate import build_quiz, generate  # noqa: F401
 from quiz.model import TYPES, QualityReport, QuizItem, QuizResult  # noqa: F401
 from quiz.select import Corpus, QuizError, select_chunks  # noqa: F401
+
+__all__ = ["build_quiz", "generate", "TYPES", "QualityReport", "QuizItem", "QuizResult", "Corpus", "QuizError",
+           "select_chunks"]

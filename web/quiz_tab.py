@@ -164,13 +164,14 @@ def build_quiz_tab(engine, out_dir: str | Path | None = None, gate: Callable[[An
         inputs = [sources, source_text, *counts.values(), seed]
         handler = generate
         if gate is not None:
-            def handler(selected, text, n_single, n_multi, n_judge, n_blank, seed_value, token,
-                        request: gr.Request):
+            def gated(selected, text, n_single, n_multi, n_judge, n_blank, seed_value, token,
+                      request: gr.Request):
                 refusal = gate(token, request)
                 if refusal:
                     return nothing(refusal)
                 return generate(selected, text, n_single, n_multi, n_judge, n_blank, seed_value)
 
+            handler = gated
             inputs += list(gate_inputs or [])
 
             def fill_choices(token, request: gr.Request):
