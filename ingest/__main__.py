@@ -17,6 +17,7 @@ from index.embedding import EmbeddingError
 from index.store import StoreError
 from ingest.corpus import ManifestError
 from ingest.lawdb import LawDBError
+from ingest.maintain_cli import add_subcommands
 from npcqa.settings import get_settings
 
 USER_ERRORS = (StoreError, EmbeddingError, ManifestError, LawDBError)
@@ -233,12 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("verify", help="compare the store, the sync record and the keyword index (exit 1 on drift)")
     v.add_argument("--json", action="store_true", help="print one JSON object")
     v.add_argument("--repair", action="store_true", help="re-sync the drifted documents and re-derive the keyword index")
-    try:
-        from ingest import maintain
-    except ImportError:
-        maintain = None
-    if maintain is not None:
-        maintain.add_subcommands(sub)
+    add_subcommands(sub)
     return p
 
 

@@ -36,6 +36,7 @@ from npcqa.settings import Settings
 from npcqa.types import Chunk, Document
 
 Progress = Callable[[int, int, str], None]  # (done, total, message)
+WAITING_MESSAGE = "waiting for another sync to finish"  # the console shows its own text when it sees "waiting"
 WRITE_BATCH = 256  # embedded chunks per Chroma upsert (see apply_documents); tests shrink it (index.faults)
 
 
@@ -80,6 +81,20 @@ def sync_lock(settings: Settings, wait: bool = True):
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def sync_lock_waiting(settings: Settings, progress: Progress | None):
+    """The sync lock for a maintainer's add / remove: says so (through ``progress``) when it has to wait
+    for another sync, then waits."""
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(sync_lock(settings, wait=False))
+        except SyncBusy:
+            if progress:
+                progress(0, 0, WAITING_MESSAGE)
+            stack.enter_context(sync_lock(settings))
+        yield
 
 
 def collect_documents(settings: Settings, manifest: Manifest | None = None,

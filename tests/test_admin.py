@@ -268,7 +268,7 @@ def test_upload_rejections_have_reasons(console, env, tmp_path):
     assert not any("evil" in p.name for p in env["root"].rglob("*"))
     assert not any("evil" in p.name for p in tmp_path.parent.rglob("*"))
 
-    from ingest.maintain import MaintainError
+    from ingest.checks import MaintainError
 
     with pytest.raises(MaintainError, match="YYYY-MM-DD"):
         console.add(token, IP, [str(good)], "report", date="2024-13-45")

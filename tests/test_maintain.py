@@ -18,7 +18,10 @@ import pytest
 from index.embedding import make_embedder
 from index.keyword import KeywordIndex
 from index.store import ChunkStore
-from ingest.maintain import (UnknownDocument, add_files, doc_detail, list_docs, preview_file, remove_docs)
+from ingest.add import add_files
+from ingest.checks import UnknownDocument
+from ingest.inventory import doc_detail, list_docs, preview_file
+from ingest.remove import remove_docs
 from ingest.sync import run_sync
 from npcqa import audit
 from npcqa.auth import (LoginThrottle, check_login, console_disabled_reason, console_enabled, hash_password,

@@ -17,7 +17,7 @@ import pytest
 from index.embedding import make_embedder
 from index.engine import Engine
 from index.store import ChunkStore, IndexUnavailable, StoreError
-from ingest.maintain import add_files
+from ingest.add import add_files
 from ingest.sync import run_sync
 from npcqa.settings import Settings
 from tests.support import SANDAN_REPORT
