@@ -13,6 +13,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from index import faults
+from index.embedding import Embedder
 from npcqa.settings import Settings
 from npcqa.types import Chunk
 
@@ -277,5 +278,13 @@ class ChunkStore:
             metadata={"embed_model": self.fingerprint, "dim": self.dim}, configuration={"hnsw": {"space": "cosine"}})
 
 
-def open_store(settings: Settings, embedder, create: bool = False) -> ChunkStore:
+def open_store(settings: Settings, embedder: Embedder | None = None, create: bool = False) -> ChunkStore:
+    """The one way to open the store. With ``embedder``: checked against its vector space (refused when
+    the index was built with another model), and ``create`` makes the collection if there is none.
+    Without: an existing store opened to read ids and metadata only (``ingest verify``), so no model
+    needs to load; creating one needs the model's fingerprint and dimension."""
+    if embedder is None:
+        if create:
+            raise ValueError("open_store(create=True) needs the embedder whose vectors the new index will hold")
+        return ChunkStore(settings, None, 0)
     return ChunkStore(settings, embedder.fingerprint, embedder.dim, create=create)

@@ -90,13 +90,13 @@ def _sync_state(settings, embedder, store=None) -> dict | None:
     errors (those always take the full path, which reports them and keeps the old chunks)."""
     import hashlib
 
-    from index.store import ChunkStore
+    from index.store import open_store
     from ingest.sync import collect_documents
 
     docs, errors, _ = collect_documents(settings)
     if errors:
         return None
-    store = store or ChunkStore(settings, embedder.fingerprint, embedder.dim)
+    store = store or open_store(settings, embedder)
     try:
         kw = json.loads((settings.keyword_dir / "meta.json").read_text())
     except (OSError, ValueError):
@@ -158,11 +158,10 @@ def _unchanged_since_last_sync(settings, embedder):
 
 def cmd_stats(args) -> int:
     from index.embedding import make_embedder
-    from index.store import ChunkStore
+    from index.store import open_store
 
     settings = get_settings()
-    emb = make_embedder(settings)
-    store = ChunkStore(settings, emb.fingerprint, emb.dim)
+    store = open_store(settings, make_embedder(settings))
     reg = store.registry()
     docs = sorted(({"doc_id": d["doc_id"], "title": d["title"], "kind": d["kind"], "chunks": len(d["ids"])}
                    for d in reg.values()), key=lambda d: (d["kind"], d["doc_id"]))

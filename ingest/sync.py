@@ -26,7 +26,7 @@ import numpy as np
 from index import faults
 from index.embedding import Embedder, make_embedder
 from index.keyword import KeywordIndex, sync_keyword_index
-from index.store import ChunkStore
+from index.store import ChunkStore, open_store
 from ingest.chunking import chunk_document
 from ingest.corpus import FileSource, Manifest, build_document, discover_files, load_manifest
 from ingest.lawdb import manifest_laws
@@ -262,7 +262,7 @@ def _stored_state(store: ChunkStore, record: SyncRecord, stored_ids: list[str] |
 def _sync_locked(settings: Settings, embedder: Embedder, progress: Progress | None, report: SyncReport,
                  only: set[str] | None = None) -> KeywordIndex:
     """The sync proper (the caller holds the lock). ``only``: restrict to these doc_ids (``verify --repair``)."""
-    store = ChunkStore(settings, embedder.fingerprint, embedder.dim, create=True)
+    store = open_store(settings, embedder, create=True)
     docs, errors, failed = collect_documents(settings)
     report.errors = errors
     record = SyncRecord.open(settings, store)
@@ -369,7 +369,7 @@ def verify_index(settings: Settings, repair: bool = False, embedder: Embedder | 
     """
     t0 = time.perf_counter()
     with sync_lock(settings, wait=False):
-        store = ChunkStore(settings, None, 0)  # reads only: no model needed (loading it takes seconds)
+        store = open_store(settings)  # reads only: no model needed (loading it takes seconds)
         docs_stored, chunks_stored, record, drift, kw = _check(settings, store)
         out = VerifyReport(docs_stored, len(record.entries), chunks_stored, drift, kw)
         if repair and not out.ok:

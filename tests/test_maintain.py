@@ -17,7 +17,7 @@ import pytest
 
 from index.embedding import make_embedder
 from index.keyword import KeywordIndex
-from index.store import ChunkStore
+from index.store import ChunkStore, open_store
 from ingest.add import add_files
 from ingest.checks import UnknownDocument
 from ingest.inventory import doc_detail, list_docs, preview_file
@@ -63,8 +63,7 @@ def cli(settings: Settings, *args: str, **env: str) -> tuple[int, dict | list, s
 
 
 def store_of(settings: Settings) -> ChunkStore:
-    emb = make_embedder(settings)
-    return ChunkStore(settings, emb.fingerprint, emb.dim)
+    return open_store(settings, make_embedder(settings))
 
 
 def chunk_texts(settings: Settings, doc_id: str) -> list[str]:

@@ -14,7 +14,7 @@ import pytest
 
 from index import vector_cache as vc
 from index.embedding import make_embedder
-from index.store import ChunkStore
+from index.store import open_store
 from ingest import lawdb
 from ingest.chunking import chunk_document
 from ingest.sync import run_sync
@@ -87,7 +87,7 @@ def test_law_sync_uses_shipped_vectors_and_never_loads_the_model(tmp_path):
     assert emb.computed == 0 and emb.hits_shipped == report.chunks_embedded and not emb.loaded
     assert all(c.extra.get("core") is True for c in kw.chunks)  # named in the manifest: a core law
     # the stored vectors are the shipped ones
-    store = ChunkStore(settings, emb.fingerprint, emb.dim)
+    store = open_store(settings, emb)
     got = store._get(ids=[kw.chunks[0].id], include=["embeddings"])
     _, shipped = vc.shipped_vectors().lookup(vc._keys([kw.chunks[0].embed_text]))
     assert float(np.dot(np.asarray(got["embeddings"][0]), shipped[0])) > 0.99999
@@ -170,7 +170,7 @@ def test_law_db_upgrade_reembeds_only_changed_articles_and_drops_removed_ones(tm
     assert emb.computed - computed == 1  # only the amended article met the model
     assert "网站公布" in after["第十条"].text and after["第十条"].id != before["第十条"].id
     assert last_no not in after and len(after) == len(before) - 1
-    assert ChunkStore(settings, emb.fingerprint, emb.dim).count() == len(after)
+    assert open_store(settings, emb).count() == len(after)
 
 
 # ------------------------------------------------------------------ all laws by default
