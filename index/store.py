@@ -36,7 +36,8 @@ class IndexUnavailable(StoreError):
     pass
 
 
-def _client(settings: Settings):
+def chroma_client(settings: Settings):
+    """The Chroma client ``settings`` name: HTTP when ``chroma_host`` is set, else embedded under the home."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -74,7 +75,7 @@ class ChunkStore:
         existing store for reading ids and metadata only (``ingest verify``), without loading a model."""
         self.settings = settings
         self.fingerprint, self.dim = fingerprint, dim
-        self._client = _client(settings)
+        self._client = chroma_client(settings)
         self._broken = False  # set after a failed call: the next call reconnects (server restarted, …)
         self._col = self._open(create)
         meta = self._col.metadata or {}
@@ -124,7 +125,7 @@ class ChunkStore:
     def _reconnect(self) -> None:
         """After a failure: a fresh client and collection handle (the server may have restarted)."""
         try:
-            self._client = _client(self.settings)
+            self._client = chroma_client(self.settings)
         except IndexUnavailable:
             raise
         except Exception as exc:
@@ -266,16 +267,6 @@ class ChunkStore:
             self._guard("delete", ids=ids[i: i + _PAGE])
         if ids:
             self._bump()
-
-    def reset(self) -> None:
-        """Drop the collection (used by --rebuild after a model change)."""
-        try:
-            self._client.delete_collection(self.settings.collection)
-        except Exception:
-            pass
-        self._col = self._client.get_or_create_collection(
-            self.settings.collection, embedding_function=None,
-            metadata={"embed_model": self.fingerprint, "dim": self.dim}, configuration={"hnsw": {"space": "cosine"}})
 
 
 def open_store(settings: Settings, embedder: Embedder | None = None, create: bool = False) -> ChunkStore:

@@ -18,13 +18,10 @@ from index.store import StoreError
 from ingest.corpus import ManifestError
 from ingest.lawdb import LawDBError
 from ingest.maintain_cli import add_subcommands
+from ingest.progress import print_json
 from npcqa.settings import get_settings
 
 USER_ERRORS = (StoreError, EmbeddingError, ManifestError, LawDBError)
-
-
-def _print_json(obj) -> None:
-    print(json.dumps(obj, ensure_ascii=False))
 
 
 def cmd_sync(args) -> int:
@@ -64,7 +61,7 @@ def cmd_sync(args) -> int:
              "model_loaded": bool(getattr(embedder, "loaded", True)) or prefilled > 0}
     write_log(settings, "ingest", {**report.to_json(), **cache})
     if args.json:
-        _print_json({**report.to_json(), **cache})
+        print_json({**report.to_json(), **cache})
     else:
         print(f"新增 {report.docs_added}，更新 {report.docs_updated}，删除 {report.docs_deleted}，"
               f"未变 {report.docs_unchanged} 个文档；嵌入 {report.chunks_embedded} 个片段，"
@@ -167,7 +164,7 @@ def cmd_stats(args) -> int:
                    for d in reg.values()), key=lambda d: (d["kind"], d["doc_id"]))
     out = {"chunks_total": sum(d["chunks"] for d in docs), "docs": docs}
     if args.json:
-        _print_json(out)
+        print_json(out)
     else:
         for d in docs:
             print(f"{d['kind']:8} {d['chunks']:5}  {d['title']}  [{d['doc_id']}]")
@@ -184,11 +181,11 @@ def cmd_verify(args) -> int:
     except SyncBusy:
         msg = "另一个同步或添加正在进行：它写到一半的状态不算偏差，请在它结束后再校验"
         if args.json:
-            _print_json({"error": msg})
+            print_json({"error": msg})
         print(f"错误: {msg}", file=sys.stderr)
         return 2
     if args.json:
-        _print_json(res.to_json())
+        print_json(res.to_json())
     else:
         print(f"存储 {res.docs_stored} 个文档、{res.chunks_stored} 个片段；同步记录 {res.docs_recorded} 个文档；"
               f"关键词索引 {res.keyword.chunks} 个片段（{res.seconds:.2f} 秒）")
@@ -245,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     except USER_ERRORS as exc:
         msg = str(exc)
         if getattr(args, "json", False):
-            _print_json({"error": msg})
+            print_json({"error": msg})
         print(f"错误: {msg}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

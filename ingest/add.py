@@ -34,7 +34,8 @@ from ingest.chunking import chunk_document
 from ingest.corpus import FileSource, build_document
 from ingest.readers import ReadError
 from ingest.record import SyncRecord
-from ingest.sync import Progress, SyncReport, apply_documents, is_synced, sync_lock_waiting, verified_docs
+from ingest.progress import Progress
+from ingest.sync import SyncReport, apply_documents, is_synced, sync_lock_waiting, verified_docs
 from ingest.uploads import (OVERRIDE_KEYS, UploadRejected, check_name, load_meta, overrides_of, save_meta,
                             upload_doc_id, upload_target)
 from npcqa import audit

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import sys
-from typing import Any
 
 from ingest.add import add_files
 from ingest.checks import MaintainError
 from ingest.inventory import list_docs
 from ingest.remove import remove_docs
-from ingest.sync import Progress
+from ingest.progress import cli_progress, print_json
 from npcqa.settings import get_settings
 from npcqa.types import KINDS
 
@@ -30,28 +28,6 @@ def _actor() -> str:
         return "cli"
 
 
-def _print_json(obj: Any) -> None:
-    print(json.dumps(obj, ensure_ascii=False))
-
-
-def _cli_progress(quiet: bool) -> Progress | None:
-    from ingest.sync import _terminal_progress
-
-    bar = _terminal_progress(quiet)
-    if quiet:
-        return None
-
-    def update(done: int, total: int, message: str) -> None:
-        if total == 0:
-            if message:
-                print(f"… {message}", file=sys.stderr)
-            return
-        if bar:
-            bar(done, total, message)
-
-    return update
-
-
 def cmd_add(args) -> int:
     settings = get_settings()
     if args.name and len(args.files) != 1:
@@ -61,11 +37,11 @@ def cmd_add(args) -> int:
     items = [(args.files[0], args.name)] if args.name else list(args.files)
     try:
         res = add_files(settings, items, args.kind, title=args.title, region=args.region, date=args.date,
-                        actor=_actor(), progress=_cli_progress(args.json))
+                        actor=_actor(), progress=cli_progress(args.json))
     except MaintainError as exc:
         return _arg_error(args, str(exc))
     if args.json:
-        _print_json(res.to_json())
+        print_json(res.to_json())
     else:
         for a in res.added:
             print(f"{STATUS_WORDS[a.status]} {a.doc_id}「{a.title}」{a.chunks} 个片段（本次嵌入 {a.embedded}）")
@@ -78,7 +54,7 @@ def cmd_add(args) -> int:
 def cmd_remove(args) -> int:
     res = remove_docs(get_settings(), args.doc_ids, actor=_actor())
     if args.json:
-        _print_json(res.to_json())
+        print_json(res.to_json())
     else:
         for r in res.removed:
             print(f"已删除 {r['doc_id']}「{r['title']}」{r['chunks']} 个片段")
@@ -92,7 +68,7 @@ def cmd_list(args) -> int:
     if args.kind:
         rows = [r for r in rows if r["kind"] == args.kind]
     if args.json:
-        _print_json(rows)
+        print_json(rows)
         return 0
     for r in rows:
         state = "" if r["state"] == "indexed" else f"  ({r['state']})"
@@ -103,7 +79,7 @@ def cmd_list(args) -> int:
 
 def _arg_error(args, msg: str) -> int:
     if getattr(args, "json", False):
-        _print_json({"error": msg})
+        print_json({"error": msg})
     print(f"错误: {msg}", file=sys.stderr)
     return 2
 

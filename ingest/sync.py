@@ -14,13 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
-
 import numpy as np
 
 from index import faults
@@ -30,12 +27,12 @@ from index.store import ChunkStore, open_store
 from ingest.chunking import chunk_document
 from ingest.corpus import FileSource, Manifest, build_document, discover_files, load_manifest
 from ingest.lawdb import manifest_laws
+from ingest.progress import Progress, terminal_progress
 from ingest.readers import ReadError
 from ingest.record import Drift, SyncRecord, remove_record
 from npcqa.settings import Settings
 from npcqa.types import Chunk, Document
 
-Progress = Callable[[int, int, str], None]  # (done, total, message)
 WAITING_MESSAGE = "waiting for another sync to finish"  # the console shows its own text when it sees "waiting"
 WRITE_BATCH = 256  # embedded chunks per Chroma upsert (see apply_documents); tests shrink it (index.faults)
 
@@ -119,24 +116,6 @@ def collect_documents(settings: Settings, manifest: Manifest | None = None,
             errors.append({"path": str(src.path), "reason": exc.reason})
             failed.add(src.rel)
     return docs, errors, failed
-
-
-def _terminal_progress(quiet: bool) -> Progress | None:
-    if quiet or not sys.stderr.isatty():
-        return None
-    from tqdm import tqdm
-
-    bar: dict = {}
-
-    def update(done: int, total: int, message: str) -> None:
-        if "bar" not in bar:
-            bar["bar"] = tqdm(total=total, unit="chunk", desc="嵌入 embedding", file=sys.stderr)
-        b = bar["bar"]
-        b.update(done - b.n)
-        if done >= total:
-            b.close()
-
-    return update
 
 
 def is_synced(doc: Document, registry: dict, record: SyncRecord, verified: set[str]) -> bool:
@@ -292,7 +271,7 @@ def run_sync(settings: Settings, embedder: Embedder | None = None, quiet: bool =
     t0 = time.perf_counter()
     report = SyncReport()
     embedder = embedder or make_embedder(settings)
-    progress = progress or _terminal_progress(quiet)
+    progress = progress or terminal_progress(quiet)
     with sync_lock(settings):
         if rebuild:
             drop_collection(settings)
@@ -383,9 +362,9 @@ def verify_index(settings: Settings, repair: bool = False, embedder: Embedder | 
 
 
 def drop_collection(settings: Settings) -> None:
-    from index.store import _client
+    from index.store import chroma_client
 
-    client = _client(settings)
+    client = chroma_client(settings)
     try:
         client.delete_collection(settings.collection)
     except Exception:
