@@ -17,7 +17,8 @@ import pytest
 
 from index import e5convert
 from index.e5tokenizer import ReferenceTokenizer, build_double_array, covered_codepoints, darts_first_prefix
-from npcqa.settings import REPO_ROOT, Settings
+from npcqa.paths import REPO_ROOT
+from npcqa.settings import Settings
 
 pytestmark = pytest.mark.timeout(900)
 
