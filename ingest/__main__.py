@@ -32,9 +32,9 @@ def cmd_sync(args) -> int:
         settings = settings.model_copy(update={"all_laws": True})
     if args.core_laws:
         settings = settings.model_copy(update={"core_laws": True})
-    from index import e5convert
+    from index.e5.cache import announce_conversion
 
-    e5convert.announce_conversion(settings, sys.stderr)
+    announce_conversion(settings, sys.stderr)
     from index.embedding import make_embedder
 
     embedder = make_embedder(settings)  # lazy: the model loads only if a text misses the vector cache

@@ -34,7 +34,7 @@ def law_only_settings(root: Path, names: list[str], **kw) -> Settings:
 
 # ------------------------------------------------------------------ the shipped file
 def test_shipped_file_is_verified_small_and_in_the_default_vector_space():
-    from index.e5convert import fingerprint
+    from index.e5.cache import fingerprint
 
     assert vc.SHIPPED_PATH.stat().st_size < 25e6
     sv = vc.ShippedVectors.load()  # verifies format, shapes, sorted keys and the digest
