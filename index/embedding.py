@@ -303,7 +303,7 @@ def backend_identity(settings: Settings) -> tuple[str, int] | None:
 def make_embedder(settings: Settings) -> Embedder:
     """The configured backend (once per process) behind the embedding cache, loaded lazily.
 
-    Passages are looked up in the shipped law vectors (``index/vector_cache.py``) and this home's
+    Passages are looked up in the shipped law vectors (``index.vector_cache``) and this home's
     local cache before anything is encoded; the model itself loads on the first miss or query."""
     from index.vector_cache import CachingEmbedder, LocalCache, shipped_vectors
 

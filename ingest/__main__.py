@@ -16,9 +16,9 @@ import time
 from index.embedding import EmbeddingError
 from index.store import StoreError
 from ingest.corpus import ManifestError
-from ingest.lawdb import LawDBError
 from ingest.maintain_cli import add_subcommands
 from ingest.progress import print_json
+from npcqa.lawpackage import LawDBError
 from npcqa.settings import get_settings
 
 USER_ERRORS = (StoreError, EmbeddingError, ManifestError, LawDBError)
@@ -40,7 +40,7 @@ def cmd_sync(args) -> int:
     embedder = make_embedder(settings)  # lazy: the model loads only if a text misses the vector cache
     shipped = getattr(embedder, "shipped", None)
     if shipped is not None and not args.json:
-        from ingest.lawdb import package_version
+        from npcqa.lawpackage import package_version
 
         built, installed = shipped.meta.get("law_db_version"), package_version()
         if built != installed:

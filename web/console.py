@@ -266,7 +266,7 @@ class AdminConsole:
 
     # ------------------------------------------------------------------ law DB
     def law_versions(self) -> dict:
-        from ingest.lawdb import package_version
+        from npcqa.lawpackage import package_version
 
         indexed = ""
         try:
