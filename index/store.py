@@ -21,7 +21,7 @@ _PAGE = 5000
 
 
 class StoreError(RuntimeError):
-    """Base: the message is meant for a person."""
+    """Base: the message is meant for a person (in Chinese, with the command that fixes it)."""
 
 
 class ModelMismatch(StoreError):
@@ -47,9 +47,8 @@ def chroma_client(settings: Settings):
             return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=cs)
         except Exception as exc:
             raise IndexUnavailable(
-                f"Chroma server {settings.chroma_host}:{settings.chroma_port} is not reachable ({exc}); "
-                "start it with `chroma run --path DIR --host HOST --port PORT` (a running app resumes answering "
-                "by itself when the server is back)") from exc
+                f"无法连接 Chroma 服务器 {settings.chroma_host}:{settings.chroma_port}（{exc}）；请用 "
+                "`chroma run --path DIR --host HOST --port PORT` 启动它（服务器恢复后，运行中的应用会自动恢复回答）") from exc
     settings.chroma_dir.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=cs)
 
@@ -82,9 +81,8 @@ class ChunkStore:
         built_with = meta.get("embed_model")
         if built_with and fingerprint is not None and built_with != fingerprint:
             raise ModelMismatch(
-                f"the index in {self.location} was built with embedding model {built_with!r}, but the current "
-                f"setting gives {fingerprint!r}. Rebuild it: `python -m ingest --rebuild` "
-                f"(or set NPCQA_EMBED_MODEL back).")
+                f"{self.location} 中的索引是用嵌入模型 {built_with!r} 建立的，而当前设置为 {fingerprint!r}。"
+                "请重建索引：`python -m ingest --rebuild`（或把 NPCQA_EMBED_MODEL 改回原来的值）。")
 
     @property
     def collection_id(self) -> str:
@@ -110,17 +108,17 @@ class ChunkStore:
         except Exception as exc:
             if not create and ("does not exist" in str(exc) or "NotFound" in type(exc).__name__):
                 raise IndexMissing(
-                    f"no index found in {self.location}: build it with `make ingest` (python -m ingest)") from exc
+                    f"在 {self.location} 中没有找到索引：请用 `make ingest`（python -m ingest）建立") from exc
             raise self._unavailable(exc) from exc
 
     def _unavailable(self, exc: Exception) -> IndexUnavailable:
         s = self.settings
         if s.chroma_host:
             return IndexUnavailable(
-                f"索引暂不可用 index unavailable: the Chroma server {s.chroma_host}:{s.chroma_port} does not answer "
-                f"({type(exc).__name__}: {exc}). Start it (`chroma run --path DIR --host {s.chroma_host} "
-                f"--port {s.chroma_port}`); answers resume by themselves when it is back.")
-        return IndexUnavailable(f"index at {self.location} is unavailable: {exc}")
+                f"索引暂不可用：Chroma 服务器 {s.chroma_host}:{s.chroma_port} 没有响应（{type(exc).__name__}: {exc}）。"
+                f"请启动它（`chroma run --path DIR --host {s.chroma_host} --port {s.chroma_port}`）；"
+                "服务器恢复后会自动恢复回答。")
+        return IndexUnavailable(f"{self.location} 处的索引暂不可用：{exc}")
 
     def _reconnect(self) -> None:
         """After a failure: a fresh client and collection handle (the server may have restarted)."""

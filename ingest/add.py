@@ -28,13 +28,15 @@ from index import faults
 from index.embedding import Embedder, make_embedder
 from index.keyword import sync_keyword_index
 from index.store import ChunkStore, StoreError, open_store
+from ingest import rejections
 from ingest.checks import (check_date, check_kind, check_source, max_file_bytes, merge_overrides, name_conflict,
                            names_in_use, split_item)
 from ingest.chunking import chunk_document
 from ingest.corpus import FileSource, build_document
+from ingest.progress import Progress
 from ingest.readers import ReadError
 from ingest.record import SyncRecord
-from ingest.progress import Progress
+from ingest.rejections import Reason
 from ingest.sync import SyncReport, apply_documents, is_synced, sync_lock_waiting, verified_docs
 from ingest.uploads import (OVERRIDE_KEYS, UploadRejected, check_name, load_meta, overrides_of, save_meta,
                             upload_doc_id, upload_target)
@@ -66,7 +68,7 @@ class AddedDoc:
 @dataclass
 class AddResult:
     added: list[AddedDoc] = field(default_factory=list)
-    errors: list[dict] = field(default_factory=list)  # {"path", "name" (as given), "reason"}
+    errors: list[dict] = field(default_factory=list)  # {"path", "name" (as given), "reason", "code"}
     chunks_embedded: int = 0
     chunks_total: int = 0
     seconds: float = 0.0
@@ -79,8 +81,8 @@ class AddResult:
         return {"added": [a.to_json() for a in self.added], "errors": self.errors,
                 "chunks_embedded": self.chunks_embedded, "chunks_total": self.chunks_total, "seconds": self.seconds}
 
-    def reject(self, src: Path, name: str, reason: str) -> None:
-        self.errors.append({"path": str(src), "name": name, "reason": reason})
+    def reject(self, src: Path, name: str, reason: Reason) -> None:
+        self.errors.append({"path": str(src), "name": name, "reason": reason.text, "code": reason.code})
 
 
 @dataclass
@@ -173,10 +175,10 @@ def _plan_files(ctx: _Context, items: list[tuple[Path, str]], metadata: tuple, r
         try:
             plan = _plan_file(ctx, i, src, given, metadata, seen)
         except (UploadRejected, ReadError) as exc:
-            result.reject(src, given, exc.reason)
+            result.reject(src, given, exc.rejection)
             continue
         except OSError as exc:
-            result.reject(src, given, f"cannot read or copy the file ({exc})")
+            result.reject(src, given, rejections.uncopyable(exc))
             continue
         seen.add(plan.doc_id)
         plans.append(plan)
@@ -188,7 +190,7 @@ def _plan_file(ctx: _Context, i: int, src: Path, given: str, metadata: tuple, se
     doc_id = upload_doc_id(ctx.kind, name)
     target = upload_target(ctx.settings, ctx.kind, name)
     if doc_id in seen:
-        raise UploadRejected(f"{name!r} is given twice in this upload; add it once")
+        raise UploadRejected(rejections.duplicate(name))
     if reason := name_conflict(name, doc_id, ctx.used, ctx.registry):
         raise UploadRejected(reason)
     max_bytes = max_file_bytes(ctx.settings)
@@ -229,9 +231,9 @@ def _index_plans(ctx: _Context, embedder: Embedder, plans: list[_Plan], actor: s
             apply_documents(ctx.store, embedder, [plan.doc], ctx.registry, report, ctx.settings.embed_batch, sub,
                             None, now, ctx.record, ctx.verified)
         except Exception as exc:  # noqa: BLE001 - roll this file back, keep going with the others
-            reason = _rollback(ctx.store, plan)
+            kept = _rollback(ctx.store, plan)
             msg = str(exc) if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}"
-            result.reject(plan.src, plan.name, f"indexing failed ({msg}); {reason}")
+            result.reject(plan.src, plan.name, rejections.index_failed(msg, kept))
             continue
         done += report.chunks_embedded
         target = _place_file(ctx, plan, actor, now)
@@ -261,15 +263,14 @@ def _place_file(ctx: _Context, plan: _Plan, actor: str, now: str) -> Path:
     return target
 
 
-def _rollback(store: ChunkStore, plan: _Plan) -> str:
-    """Delete the chunks this failed add created; the previous version (if any) is untouched."""
+def _rollback(store: ChunkStore, plan: _Plan) -> bool | None:
+    """Delete the chunks this failed add created; the previous version (if any) is untouched. Returns
+    whether there is a previous version, or None when the new chunks could not be deleted."""
     try:
         store.delete(sorted(plan.chunk_ids - plan.existing))
-        return ("nothing was kept; the previous version stays" if plan.existing
-                else "nothing was kept") + ". Try again"
     except StoreError:
-        return ("some new chunks could not be removed because the index is unavailable; the next "
-                "`python -m ingest` removes them. The file was not added")
+        return None
+    return bool(plan.existing)
 
 
 def _audit(settings: Settings, actor: str, kind: str, result: AddResult) -> None:
@@ -279,4 +280,4 @@ def _audit(settings: Settings, actor: str, kind: str, result: AddResult) -> None
                       "file": a.file, "path": a.path})
     for e in result.errors:
         audit.record(settings, actor, "add_rejected", [], {"path": e["path"], "name": e["name"], "kind": kind,
-                                                           "reason": e["reason"]})
+                                                           "reason": e["reason"], "code": e["code"]})

@@ -10,7 +10,9 @@ import re
 from datetime import date as _date
 from pathlib import Path
 
+from ingest import rejections
 from ingest.corpus import discover_files, load_manifest
+from ingest.rejections import Reason, Rejected
 from ingest.uploads import OVERRIDE_KEYS, UploadRejected, overrides_of
 from npcqa.settings import Settings
 from npcqa.types import KINDS
@@ -18,18 +20,22 @@ from npcqa.types import KINDS
 DATE_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}$")  # what --date and the console's date box accept
 
 
-class MaintainError(ValueError):
-    """A request that cannot be carried out as given (bad kind, bad date…); the message is for a person."""
+class MaintainError(Rejected, ValueError):
+    """A request that cannot be carried out as given (bad kind, bad date…); the message is for a person,
+    ``code`` names the rule (``ingest.rejections``)."""
+
+    def __init__(self, reason: Reason):
+        super().__init__(reason)
 
 
 class UnknownDocument(MaintainError, KeyError):
     def __str__(self) -> str:  # KeyError would repr() the message
-        return str(self.args[0]) if self.args else "unknown document"
+        return self.reason
 
 
 def check_kind(kind: str) -> str:
     if kind not in KINDS:
-        raise MaintainError(f"unknown kind {kind!r}: use one of {', '.join(KINDS)}")
+        raise MaintainError(rejections.unknown_kind(kind, KINDS))
     return kind
 
 
@@ -43,7 +49,7 @@ def check_date(value: str | None) -> str | None:
             return value
         except ValueError:
             pass
-    raise MaintainError(f"date {value!r} is not a valid YYYY-MM-DD date (for example 2024-05-06)")
+    raise MaintainError(rejections.bad_date(value))
 
 
 def split_item(item) -> tuple[Path, str]:
@@ -66,33 +72,24 @@ def names_in_use(settings: Settings) -> dict[str, list[str]]:
     return used
 
 
-def name_conflict(name: str, doc_id: str, used: dict[str, list[str]], registry: dict) -> str | None:
+def name_conflict(name: str, doc_id: str, used: dict[str, list[str]], registry: dict) -> Reason | None:
     """Reason why ``name`` may not be used for ``doc_id`` (another document already has it), else None."""
     others = [d for d in used.get(name.casefold(), []) if d != doc_id]
     others += [d for d in registry if d != doc_id and d not in others and not d.startswith("law:")
                and Path(d).name.casefold() == name.casefold()]
     if not others:
         return None
-    other = sorted(others)[0]
-    if other.startswith("uploads/"):
-        where = f"an uploaded document of kind {other.split('/')[1]!r} ({other})"
-        fix = "remove that one first (`python -m ingest remove DOC_ID`), or rename this file"
-    else:
-        where = f"a corpus document ({other})"
-        fix = "rename this file, or edit the file in the corpus folder instead"
-    return (f"a different document already uses the name {name!r}: {where}; it is not overwritten. "
-            f"To replace a document, add it with the same name and the same kind; otherwise {fix}")
+    return rejections.name_in_use(name, sorted(others)[0])
 
 
 def check_source(src: Path, max_bytes: int) -> None:
     if not src.exists():
-        raise UploadRejected("file does not exist; check the path")
+        raise UploadRejected(rejections.missing())
     if not src.is_file():
-        raise UploadRejected("is not a regular file")
+        raise UploadRejected(rejections.not_regular_file())
     size = src.stat().st_size
     if size > max_bytes:
-        raise UploadRejected(f"file is too large: {size / 1024 / 1024:.1f} MB ({size} bytes), the limit is "
-                             f"{max_bytes / 1024 / 1024:.1f} MB (NPCQA_MAX_FILE_MB); split it or raise the limit")
+        raise UploadRejected(rejections.upload_too_large(size, max_bytes))
 
 
 def merge_overrides(previous: dict, title, region, date) -> dict:

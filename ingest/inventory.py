@@ -14,6 +14,7 @@ from pathlib import Path
 
 from index.embedding import Embedder, make_embedder
 from index.store import ChunkStore, IndexMissing, open_store
+from ingest import rejections
 from ingest.checks import (UnknownDocument, check_date, check_kind, check_source, max_file_bytes, merge_overrides,
                            name_conflict, names_in_use)
 from ingest.chunking import chunk_document
@@ -113,7 +114,7 @@ def preview_file(settings: Settings, path: str | os.PathLike, kind: str, name: s
             overrides = merge_overrides(previous, title, region, date)
             doc = build_document(FileSource(staged, doc_id, kind, overrides), max_bytes) if overrides else detected
         except ReadError as exc:
-            raise UploadRejected(exc.reason) from exc
+            raise UploadRejected(exc.rejection) from exc
     chunks = chunk_document(doc)
     exists = upload_target(settings, kind, name).exists()
     return {"doc_id": doc_id, "name": name, "kind": kind, "title": doc.title, "region": doc.region, "date": doc.date,
@@ -130,10 +131,10 @@ def doc_detail(settings: Settings, doc_id: str, embedder: Embedder | None = None
     try:
         store = open_store(settings, embedder, create=False)
     except IndexMissing as exc:
-        raise UnknownDocument(f"no document {doc_id!r}: the index is empty") from exc
+        raise UnknownDocument(rejections.not_in_index(doc_id, index_empty=True)) from exc
     chunks = sorted(store.all_chunks(where={"doc_id": doc_id}), key=lambda c: (c.order, c.id))
     if not chunks:
-        raise UnknownDocument(f"no document {doc_id!r} in the index (see `python -m ingest list`)")
+        raise UnknownDocument(rejections.not_in_index(doc_id, index_empty=False))
     first = chunks[0]
     text, text_from = "\n".join(c.text for c in chunks), "chunks"
     file = ""

@@ -10,11 +10,13 @@ import argparse
 import getpass
 import sys
 
+from ingest import rejections
 from ingest.add import add_files
 from ingest.checks import MaintainError
 from ingest.inventory import list_docs
-from ingest.remove import remove_docs
 from ingest.progress import cli_progress, print_json
+from ingest.rejections import Reason
+from ingest.remove import remove_docs
 from npcqa.settings import get_settings
 from npcqa.types import KINDS
 
@@ -31,15 +33,15 @@ def _actor() -> str:
 def cmd_add(args) -> int:
     settings = get_settings()
     if args.name and len(args.files) != 1:
-        return _arg_error(args, "--name applies to exactly one FILE")
+        return _arg_error(args, rejections.one_file_only("--name"))
     if args.title and len(args.files) != 1:
-        return _arg_error(args, "--title applies to exactly one FILE (run add once per file)")
+        return _arg_error(args, rejections.one_file_only("--title", "（每个文件分别运行一次 add）"))
     items = [(args.files[0], args.name)] if args.name else list(args.files)
     try:
         res = add_files(settings, items, args.kind, title=args.title, region=args.region, date=args.date,
                         actor=_actor(), progress=cli_progress(args.json))
     except MaintainError as exc:
-        return _arg_error(args, str(exc))
+        return _arg_error(args, exc.rejection)
     if args.json:
         print_json(res.to_json())
     else:
@@ -77,10 +79,10 @@ def cmd_list(args) -> int:
     return 0
 
 
-def _arg_error(args, msg: str) -> int:
+def _arg_error(args, reason: Reason) -> int:
     if getattr(args, "json", False):
-        print_json({"error": msg})
-    print(f"错误: {msg}", file=sys.stderr)
+        print_json({"error": reason.text, "code": reason.code})
+    print(f"错误: {reason.text}", file=sys.stderr)
     return 2
 
 

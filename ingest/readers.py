@@ -14,6 +14,9 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest import rejections
+from ingest.rejections import Reason, Rejected
+
 SUPPORTED_SUFFIXES = {".txt", ".md", ".html", ".htm", ".docx", ".pdf"}
 _EXPECTED = {".txt": "text", ".md": "text", ".html": "html", ".htm": "html", ".docx": "docx", ".pdf": "pdf"}
 # Signatures of formats people rename by accident, so the reason can say what the file really is.
@@ -28,24 +31,15 @@ _WEAK_MAGIC = [(b"MZ", "exe"), (b"BM", "bmp"), (b"GIF8", "gif"), (b"Rar!", "rar"
                (b"ID3", "mp3"), (b"OggS", "ogg")]
 _HTML_STRONG = re.compile(rb"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]", re.I)
 _HTML_WEAK = re.compile(rb"<(p|div|h[1-6]|span|table|a|br|meta|title)[\s>/]", re.I)
-_KIND_HINTS = {
-    "png": "a PNG image", "jpeg": "a JPEG image", "gif": "a GIF image", "bmp": "a BMP image", "tiff": "a TIFF image",
-    "elf": "a Linux executable", "exe": "a Windows executable", "gzip": "a gzip archive", "rar": "a RAR archive",
-    "7z": "a 7z archive", "zip": "a zip archive without word/document.xml (so not a Word .docx)",
-    "rtf": "an RTF document (save it as .docx)",
-    "ole": "a legacy Office file such as .doc/.xls (open it in Word and save as .docx)", "riff": "audio/video data",
-    "mp3": "audio data", "ogg": "audio data", "postscript": "a PostScript file (convert it to PDF)",
-    "pdf": "a PDF", "docx": "a Word .docx document", "html": "an HTML page", "text": "plain text",
-}
 
 
-class ReadError(Exception):
-    """A file that cannot be ingested; ``reason`` is written for the maintainer who must fix it."""
+class ReadError(Rejected):
+    """A file that cannot be ingested; ``reason`` is written for the maintainer who must fix it, ``code``
+    names the rule (``ingest.rejections``)."""
 
-    def __init__(self, path: Path | str, reason: str):
+    def __init__(self, path: Path | str, reason: Reason):
+        super().__init__(reason, f"{path}: {reason.text}")
         self.path = Path(path)
-        self.reason = reason
-        super().__init__(f"{path}: {reason}")
 
 
 @dataclass
@@ -54,10 +48,6 @@ class RawText:
     fmt: str  # txt / md / html / docx / pdf
     encoding: str  # detected text encoding; "" for docx/pdf, whose text is not stored as a byte encoding
     title_hint: str = ""
-
-
-def _human(n: int) -> str:
-    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.1f} KB" if n >= 1024 else f"{n} bytes"
 
 
 # ---------------------------------------------------------------- text decoding
@@ -261,7 +251,7 @@ def _read_html(data: bytes) -> tuple[str, str, str]:
     if text is None or enc is None:
         decoded = decode_text(data)
         if decoded is None:
-            raise ValueError("the HTML bytes are not decodable as UTF-8, GBK/GB18030 or a detectable encoding")
+            raise ValueError("HTML 内容无法按 UTF-8、GBK/GB18030 或可识别的编码解码")
         text, enc = decoded
     body, title = html_to_text(text)
     return body, enc, title
@@ -280,12 +270,10 @@ def _check_docx_size(path: Path | None, data: bytes) -> None:
         infos = zf.infolist()
     total = sum(i.file_size for i in infos)
     if total > DOCX_MAX_UNCOMPRESSED:
-        raise ReadError(path or Path("?"), f"Word file unpacks to {_human(total)}, over the limit of "
-                        f"{_human(DOCX_MAX_UNCOMPRESSED)} (a zip bomb, or a file full of images): save the text only")
+        raise ReadError(path or Path("?"), rejections.docx_too_big(total, DOCX_MAX_UNCOMPRESSED))
     for i in infos:
         if i.file_size > 1024 * 1024 and i.file_size > DOCX_MAX_RATIO * max(1, i.compress_size):
-            raise ReadError(path or Path("?"), f"Word file part {i.filename} unpacks {i.file_size // max(1, i.compress_size)}× "
-                            "its packed size (a zip bomb): re-save the document from Word")
+            raise ReadError(path or Path("?"), rejections.docx_bomb(i.filename, i.file_size // max(1, i.compress_size)))
 
 
 def _read_docx(data: bytes, path: Path | None = None) -> tuple[str, str]:
@@ -325,27 +313,24 @@ def _read_pdf(path: Path, data: bytes) -> tuple[str, str]:
     from pypdf import PdfReader
 
     if b"%%EOF" not in data[-2048:]:
-        raise ReadError(path, "PDF is truncated (its %%EOF end marker is missing: the download or copy was cut off); "
-                              "copy or re-export it from the original")
+        raise ReadError(path, rejections.pdf_truncated())
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     reader = PdfReader(io.BytesIO(data), strict=False)
     if reader.is_encrypted and not reader.decrypt(""):
-        raise ReadError(path, "PDF is password-protected; save an unprotected copy and add that instead")
+        raise ReadError(path, rejections.pdf_encrypted())
     n_pages = len(reader.pages)
     if n_pages > PDF_MAX_PAGES:
-        raise ReadError(path, f"PDF has {n_pages} pages, over the limit of {PDF_MAX_PAGES}: split it into parts")
+        raise ReadError(path, rejections.pdf_too_many_pages(n_pages, PDF_MAX_PAGES))
     import time
 
     started, pages = time.monotonic(), []
     for page in reader.pages:
         if time.monotonic() - started > PDF_MAX_SECONDS:
-            raise ReadError(path, f"PDF text extraction took over {PDF_MAX_SECONDS:.0f} s (stopped at page "
-                                  f"{len(pages) + 1} of {n_pages}): split it or export it again as a simple text PDF")
+            raise ReadError(path, rejections.pdf_too_slow(PDF_MAX_SECONDS, len(pages) + 1, n_pages))
         pages.append((page.extract_text() or "").replace("\x00", ""))
     text = "\n".join(pages)
     if not text.strip():
-        raise ReadError(path, f"PDF has no text layer ({len(pages)} page(s), no extractable text): it is probably "
-                              "scanned images; run OCR on it (or export it from the original as a text PDF) first")
+        raise ReadError(path, rejections.pdf_needs_ocr(len(pages)))
     title = ""
     try:
         title = str((reader.metadata or {}).get("/Title") or "").strip()
@@ -362,23 +347,20 @@ def read_file(path: Path, max_bytes: int = 50 * 1024 * 1024) -> RawText:
     path = Path(path)
     suffix = path.suffix.lower()
     if not path.exists():
-        raise ReadError(path, "file does not exist (moved or deleted?); check the path")
+        raise ReadError(path, rejections.missing())
     if path.is_dir():
-        raise ReadError(path, "is a directory, not a file")
+        raise ReadError(path, rejections.is_directory())
     if suffix not in SUPPORTED_SUFFIXES:
-        hint = " (legacy Word format: open it in Word and save as .docx)" if suffix == ".doc" else ""
-        raise ReadError(path, f"unsupported file type {suffix or '(no suffix)'!r}{hint}; supported: "
-                              + ", ".join(sorted(SUPPORTED_SUFFIXES)))
+        raise ReadError(path, rejections.unknown_type(suffix, SUPPORTED_SUFFIXES))
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            raise ReadError(path, f"file is too large: {_human(size)} ({size} bytes), the limit is {_human(max_bytes)} "
-                                  f"({max_bytes} bytes); split it into smaller files or raise the limit")
+            raise ReadError(path, rejections.too_large(size, max_bytes))
         data = path.read_bytes()
     except OSError as exc:
-        raise ReadError(path, f"cannot read the file ({exc.strerror or exc}); check its permissions") from exc
+        raise ReadError(path, rejections.unreadable(exc.strerror or exc)) from exc
     if not data:
-        raise ReadError(path, "file is empty (0 bytes); re-save or re-download it")
+        raise ReadError(path, rejections.empty_file())
     expected = _EXPECTED[suffix]
     try:
         real = sniff_type(data, suffix)
@@ -386,9 +368,7 @@ def read_file(path: Path, max_bytes: int = 50 * 1024 * 1024) -> RawText:
         real = None
     ok = real == expected or (expected == "text" and real == "html") or (expected == "html" and real == "text")
     if not ok:
-        what = _KIND_HINTS.get(real or "", "binary data that is not text in any known encoding")
-        raise ReadError(path, f"content does not match the {suffix} name: the file is {what}; "
-                              f"replace it with a real {suffix} file (it may have been renamed by mistake)")
+        raise ReadError(path, rejections.wrong_content(suffix, real))
     try:
         if suffix in (".txt", ".md") and real == "text":
             text, enc = decode_text(data)  # type: ignore[misc]  # sniff_type already proved it decodes
@@ -405,11 +385,7 @@ def read_file(path: Path, max_bytes: int = 50 * 1024 * 1024) -> RawText:
     except ReadError:
         raise
     except Exception as exc:  # noqa: BLE001 - parsers raise anything on bad input; the maintainer needs a reason
-        what = {".pdf": "PDF is truncated or corrupt", ".docx": "Word file is corrupt or not a real .docx"}.get(
-            suffix, "file could not be parsed")
-        raise ReadError(path, f"{what} (could not parse: {type(exc).__name__}: {exc}); "
-                              "re-export or re-save it from the original") from exc
+        raise ReadError(path, rejections.corrupt(suffix, exc)) from exc
     if not raw.text.strip():
-        where = "after removing navigation, scripts and styles" if raw.fmt == "html" else "only whitespace"
-        raise ReadError(path, f"file has no text ({where}); check it is the document itself, not an empty export")
+        raise ReadError(path, rejections.no_text(raw.fmt == "html"))
     return raw

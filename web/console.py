@@ -179,6 +179,7 @@ class AdminConsole:
     def _preview(self, items, kind, title, region, date) -> dict:
         from ingest.checks import MaintainError
         from ingest.inventory import preview_file
+        from ingest.rejections import unreadable
         from ingest.uploads import UploadRejected
 
         out: dict = {"items": [], "errors": []}
@@ -186,12 +187,11 @@ class AdminConsole:
             try:
                 out["items"].append(preview_file(self.settings, path, kind, name=name, title=title, region=region,
                                                  date=date))
-            except UploadRejected as exc:
-                out["errors"].append({"name": name, "reason": exc.reason})
-            except MaintainError as exc:
-                out["errors"].append({"name": name, "reason": str(exc)})
+            except (UploadRejected, MaintainError) as exc:
+                out["errors"].append({"name": name, **exc.to_json()})
             except OSError as exc:
-                out["errors"].append({"name": name, "reason": f"cannot read the file ({exc})"})
+                reason = unreadable(exc)
+                out["errors"].append({"name": name, "reason": reason.text, "code": reason.code})
         return out
 
     def preview(self, token: str | None, ip: str, files, kind: str, title: str | None = None,
