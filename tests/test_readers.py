@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.readers import SUPPORTED_SUFFIXES, RawText, ReadError, read_file, sniff_type
+from ingest.readers import SUPPORTED_SUFFIXES, RawText, ReadError, read_file
+from ingest.sniff import sniff_type
 
 ZH = "第一条　为了保障全国人民代表大会常务委员会和县级以上地方各级人民代表大会常务委员会依法行使监督职权。\n第二条　各级人大常委会依照法律规定行使监督职权。\n"
 CJK_FONTS = sorted(glob.glob("/usr/share/fonts/**/NotoSansCJK-Regular.tt[cf]", recursive=True)
