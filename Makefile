@@ -53,8 +53,8 @@ bench-avx2: install
 
 # Regenerate index/law_vectors.npz (the shipped law vectors) after a law-DB upgrade: only changed texts are embedded.
 vectors: install
-	$(VPY) -m index.vector_cache build
-	$(VPY) -m index.vector_cache verify
+	$(VPY) -m ingest.law_vectors build
+	$(VPY) -m ingest.law_vectors verify
 
 evals: install
 	$(VPY) -m evals run

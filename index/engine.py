@@ -29,7 +29,7 @@ from index.normalize import Query, normalize
 from index.prepared import Answerer, Event, Prepared
 from index.relevance import HIGH, NONE, SIGNAL_DEPTH, load_model, signals
 from index.retrieve import ArticleRetriever, DenseRetriever, Filters, FusionRetriever, KeywordRetriever
-from index.store import ChunkStore
+from index.store import ChunkStore, open_store
 from npcqa.settings import Settings
 from npcqa.types import Answer, Chunk, Relevance
 
@@ -97,7 +97,7 @@ class Engine:
     def from_settings(cls, settings: Settings, embedder: Embedder | None = None,
                       answerer: Answerer | None = None) -> "Engine":
         embedder = embedder or make_embedder(settings)
-        store = ChunkStore(settings, embedder.fingerprint, embedder.dim)
+        store = open_store(settings, embedder)
         keyword_index = sync_keyword_index(store, settings.keyword_dir)
         return cls(settings, embedder, store, keyword_index, answerer)
 

@@ -23,6 +23,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Iterable
 
+from npcqa.lawpackage import LawDBError, db_path
 from npcqa.text import to_simplified
 
 PRC = "中华人民共和国"
@@ -165,10 +166,8 @@ def db_titles() -> dict[str, tuple[tuple[str, str], ...]]:
     Used to recognise laws that are not indexed and to say when older versions exist. An
     unavailable DB (not installed) gives an empty map: names then come from the index alone."""
     try:
-        from ingest.lawdb import LawDBError, db_path
-
         path = db_path()
-    except (ImportError, LawDBError):
+    except LawDBError:
         return {}
     try:
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)

@@ -13,6 +13,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from index import faults
+from index.embedding import Embedder
 from npcqa.settings import Settings
 from npcqa.types import Chunk
 
@@ -20,7 +21,7 @@ _PAGE = 5000
 
 
 class StoreError(RuntimeError):
-    """Base: the message is meant for a person."""
+    """Base: the message is meant for a person (in Chinese, with the command that fixes it)."""
 
 
 class ModelMismatch(StoreError):
@@ -35,7 +36,8 @@ class IndexUnavailable(StoreError):
     pass
 
 
-def _client(settings: Settings):
+def chroma_client(settings: Settings):
+    """The Chroma client ``settings`` name: HTTP when ``chroma_host`` is set, else embedded under the home."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -45,9 +47,8 @@ def _client(settings: Settings):
             return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=cs)
         except Exception as exc:
             raise IndexUnavailable(
-                f"Chroma server {settings.chroma_host}:{settings.chroma_port} is not reachable ({exc}); "
-                "start it with `chroma run --path DIR --host HOST --port PORT` (a running app resumes answering "
-                "by itself when the server is back)") from exc
+                f"无法连接 Chroma 服务器 {settings.chroma_host}:{settings.chroma_port}（{exc}）；请用 "
+                "`chroma run --path DIR --host HOST --port PORT` 启动它（服务器恢复后，运行中的应用会自动恢复回答）") from exc
     settings.chroma_dir.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=cs)
 
@@ -73,16 +74,15 @@ class ChunkStore:
         existing store for reading ids and metadata only (``ingest verify``), without loading a model."""
         self.settings = settings
         self.fingerprint, self.dim = fingerprint, dim
-        self._client = _client(settings)
+        self._client = chroma_client(settings)
         self._broken = False  # set after a failed call: the next call reconnects (server restarted, …)
         self._col = self._open(create)
         meta = self._col.metadata or {}
         built_with = meta.get("embed_model")
         if built_with and fingerprint is not None and built_with != fingerprint:
             raise ModelMismatch(
-                f"the index in {self.location} was built with embedding model {built_with!r}, but the current "
-                f"setting gives {fingerprint!r}. Rebuild it: `python -m ingest --rebuild` "
-                f"(or set NPCQA_EMBED_MODEL back).")
+                f"{self.location} 中的索引是用嵌入模型 {built_with!r} 建立的，而当前设置为 {fingerprint!r}。"
+                "请重建索引：`python -m ingest --rebuild`（或把 NPCQA_EMBED_MODEL 改回原来的值）。")
 
     @property
     def collection_id(self) -> str:
@@ -108,22 +108,22 @@ class ChunkStore:
         except Exception as exc:
             if not create and ("does not exist" in str(exc) or "NotFound" in type(exc).__name__):
                 raise IndexMissing(
-                    f"no index found in {self.location}: build it with `make ingest` (python -m ingest)") from exc
+                    f"在 {self.location} 中没有找到索引：请用 `make ingest`（python -m ingest）建立") from exc
             raise self._unavailable(exc) from exc
 
     def _unavailable(self, exc: Exception) -> IndexUnavailable:
         s = self.settings
         if s.chroma_host:
             return IndexUnavailable(
-                f"索引暂不可用 index unavailable: the Chroma server {s.chroma_host}:{s.chroma_port} does not answer "
-                f"({type(exc).__name__}: {exc}). Start it (`chroma run --path DIR --host {s.chroma_host} "
-                f"--port {s.chroma_port}`); answers resume by themselves when it is back.")
-        return IndexUnavailable(f"index at {self.location} is unavailable: {exc}")
+                f"索引暂不可用：Chroma 服务器 {s.chroma_host}:{s.chroma_port} 没有响应（{type(exc).__name__}: {exc}）。"
+                f"请启动它（`chroma run --path DIR --host {s.chroma_host} --port {s.chroma_port}`）；"
+                "服务器恢复后会自动恢复回答。")
+        return IndexUnavailable(f"{self.location} 处的索引暂不可用：{exc}")
 
     def _reconnect(self) -> None:
         """After a failure: a fresh client and collection handle (the server may have restarted)."""
         try:
-            self._client = _client(self.settings)
+            self._client = chroma_client(self.settings)
         except IndexUnavailable:
             raise
         except Exception as exc:
@@ -266,16 +266,14 @@ class ChunkStore:
         if ids:
             self._bump()
 
-    def reset(self) -> None:
-        """Drop the collection (used by --rebuild after a model change)."""
-        try:
-            self._client.delete_collection(self.settings.collection)
-        except Exception:
-            pass
-        self._col = self._client.get_or_create_collection(
-            self.settings.collection, embedding_function=None,
-            metadata={"embed_model": self.fingerprint, "dim": self.dim}, configuration={"hnsw": {"space": "cosine"}})
 
-
-def open_store(settings: Settings, embedder, create: bool = False) -> ChunkStore:
+def open_store(settings: Settings, embedder: Embedder | None = None, create: bool = False) -> ChunkStore:
+    """The one way to open the store. With ``embedder``: checked against its vector space (refused when
+    the index was built with another model), and ``create`` makes the collection if there is none.
+    Without: an existing store opened to read ids and metadata only (``ingest verify``), so no model
+    needs to load; creating one needs the model's fingerprint and dimension."""
+    if embedder is None:
+        if create:
+            raise ValueError("open_store(create=True) needs the embedder whose vectors the new index will hold")
+        return ChunkStore(settings, None, 0)
     return ChunkStore(settings, embedder.fingerprint, embedder.dim, create=create)

@@ -16,14 +16,12 @@ import time
 from index.embedding import EmbeddingError
 from index.store import StoreError
 from ingest.corpus import ManifestError
-from ingest.lawdb import LawDBError
+from ingest.maintain_cli import add_subcommands
+from ingest.progress import print_json
+from npcqa.lawpackage import LawDBError
 from npcqa.settings import get_settings
 
 USER_ERRORS = (StoreError, EmbeddingError, ManifestError, LawDBError)
-
-
-def _print_json(obj) -> None:
-    print(json.dumps(obj, ensure_ascii=False))
 
 
 def cmd_sync(args) -> int:
@@ -34,15 +32,15 @@ def cmd_sync(args) -> int:
         settings = settings.model_copy(update={"all_laws": True})
     if args.core_laws:
         settings = settings.model_copy(update={"core_laws": True})
-    from index import e5convert
+    from index.e5.cache import announce_conversion
 
-    e5convert.announce_conversion(settings, sys.stderr)
+    announce_conversion(settings, sys.stderr)
     from index.embedding import make_embedder
 
     embedder = make_embedder(settings)  # lazy: the model loads only if a text misses the vector cache
     shipped = getattr(embedder, "shipped", None)
     if shipped is not None and not args.json:
-        from ingest.lawdb import package_version
+        from npcqa.lawpackage import package_version
 
         built, installed = shipped.meta.get("law_db_version"), package_version()
         if built != installed:
@@ -63,7 +61,7 @@ def cmd_sync(args) -> int:
              "model_loaded": bool(getattr(embedder, "loaded", True)) or prefilled > 0}
     write_log(settings, "ingest", {**report.to_json(), **cache})
     if args.json:
-        _print_json({**report.to_json(), **cache})
+        print_json({**report.to_json(), **cache})
     else:
         print(f"新增 {report.docs_added}，更新 {report.docs_updated}，删除 {report.docs_deleted}，"
               f"未变 {report.docs_unchanged} 个文档；嵌入 {report.chunks_embedded} 个片段，"
@@ -89,13 +87,13 @@ def _sync_state(settings, embedder, store=None) -> dict | None:
     errors (those always take the full path, which reports them and keeps the old chunks)."""
     import hashlib
 
-    from index.store import ChunkStore
+    from index.store import open_store
     from ingest.sync import collect_documents
 
     docs, errors, _ = collect_documents(settings)
     if errors:
         return None
-    store = store or ChunkStore(settings, embedder.fingerprint, embedder.dim)
+    store = store or open_store(settings, embedder)
     try:
         kw = json.loads((settings.keyword_dir / "meta.json").read_text())
     except (OSError, ValueError):
@@ -157,17 +155,16 @@ def _unchanged_since_last_sync(settings, embedder):
 
 def cmd_stats(args) -> int:
     from index.embedding import make_embedder
-    from index.store import ChunkStore
+    from index.store import open_store
 
     settings = get_settings()
-    emb = make_embedder(settings)
-    store = ChunkStore(settings, emb.fingerprint, emb.dim)
+    store = open_store(settings, make_embedder(settings))
     reg = store.registry()
     docs = sorted(({"doc_id": d["doc_id"], "title": d["title"], "kind": d["kind"], "chunks": len(d["ids"])}
                    for d in reg.values()), key=lambda d: (d["kind"], d["doc_id"]))
     out = {"chunks_total": sum(d["chunks"] for d in docs), "docs": docs}
     if args.json:
-        _print_json(out)
+        print_json(out)
     else:
         for d in docs:
             print(f"{d['kind']:8} {d['chunks']:5}  {d['title']}  [{d['doc_id']}]")
@@ -184,11 +181,11 @@ def cmd_verify(args) -> int:
     except SyncBusy:
         msg = "另一个同步或添加正在进行：它写到一半的状态不算偏差，请在它结束后再校验"
         if args.json:
-            _print_json({"error": msg})
+            print_json({"error": msg})
         print(f"错误: {msg}", file=sys.stderr)
         return 2
     if args.json:
-        _print_json(res.to_json())
+        print_json(res.to_json())
     else:
         print(f"存储 {res.docs_stored} 个文档、{res.chunks_stored} 个片段；同步记录 {res.docs_recorded} 个文档；"
               f"关键词索引 {res.keyword.chunks} 个片段（{res.seconds:.2f} 秒）")
@@ -233,12 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("verify", help="compare the store, the sync record and the keyword index (exit 1 on drift)")
     v.add_argument("--json", action="store_true", help="print one JSON object")
     v.add_argument("--repair", action="store_true", help="re-sync the drifted documents and re-derive the keyword index")
-    try:
-        from ingest import maintain
-    except ImportError:
-        maintain = None
-    if maintain is not None:
-        maintain.add_subcommands(sub)
+    add_subcommands(sub)
     return p
 
 
@@ -250,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     except USER_ERRORS as exc:
         msg = str(exc)
         if getattr(args, "json", False):
-            _print_json({"error": msg})
+            print_json({"error": msg})
         print(f"错误: {msg}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

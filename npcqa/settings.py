@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from npcqa.paths import REPO_ROOT
 
 
 class Settings(BaseSettings):

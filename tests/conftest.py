@@ -7,7 +7,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
-# Models converted at first use (index/e5convert) are cached once for all test homes and later runs.
+# Models converted at first use (index/e5) are cached once for all test homes and later runs.
 os.environ.setdefault("NPCQA_MODEL_CACHE", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                                         ".npcqa", "models"))
 

@@ -254,8 +254,10 @@ def test_upload_rejections_have_reasons(console, env, tmp_path):
     pv = console.preview(token, IP, items, "report")
     reasons = {e["name"]: e["reason"] for e in pv["errors"]}
     assert pv["items"] == [] and set(reasons) == {"../../evil.txt", "big.txt", "photo.docx"}
-    assert "path traversal" in reasons["../../evil.txt"]
-    assert "too large" in reasons["big.txt"] and "50.0 MB" in reasons["big.txt"]
+    assert {e["name"]: e["code"] for e in pv["errors"]} == {"../../evil.txt": "unsafe_name", "big.txt": "too_large",
+                                                            "photo.docx": "wrong_content"}
+    assert "路径穿越" in reasons["../../evil.txt"]
+    assert "过大" in reasons["big.txt"] and "50.0 MB" in reasons["big.txt"]
     assert "PNG" in reasons["photo.docx"]
     html = preview_html(pv)
     assert html.count("不能添加") == 3 and "../../evil.txt" in html
@@ -264,11 +266,11 @@ def test_upload_rejections_have_reasons(console, env, tmp_path):
     assert res.added == [] and {e["name"] for e in res.errors} == set(reasons)
     assert {e["name"]: e["reason"] for e in res.errors} == reasons
     summary = add_summary_html(res)
-    assert summary.count("未添加") == 3 and "path traversal" in summary
+    assert summary.count("未添加") == 3 and "路径穿越" in summary
     assert not any("evil" in p.name for p in env["root"].rglob("*"))
     assert not any("evil" in p.name for p in tmp_path.parent.rglob("*"))
 
-    from ingest.maintain import MaintainError
+    from ingest.checks import MaintainError
 
     with pytest.raises(MaintainError, match="YYYY-MM-DD"):
         console.add(token, IP, [str(good)], "report", date="2024-13-45")

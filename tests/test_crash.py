@@ -32,7 +32,7 @@ import numpy as np
 import pytest
 
 from index.keyword import KeywordIndex
-from index.store import ChunkStore
+from index.store import open_store
 from ingest.sync import SyncReport, run_sync, verify_index
 from npcqa.settings import Settings
 from tests.support import SANDAN_REPORT
@@ -134,7 +134,7 @@ def killed(home: Path, corpus: Path, n: int, *args: str) -> None:
 
 def snapshot(home: Path | Settings) -> dict[str, tuple]:
     """Every chunk in the store: id → (text, metadata without the time it was first added, vector)."""
-    store = ChunkStore(home if isinstance(home, Settings) else Settings(home=home), None, 0)
+    store = open_store(home if isinstance(home, Settings) else Settings(home=home))
     res = store._get(include=["documents", "metadatas", "embeddings"])
     return {cid: (text, {k: v for k, v in meta.items() if k != "x_added"}, np.asarray(vec))
             for cid, text, meta, vec in zip(res["ids"], res["documents"], res["metadatas"], res["embeddings"])}

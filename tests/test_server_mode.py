@@ -16,8 +16,8 @@ import pytest
 
 from index.embedding import make_embedder
 from index.engine import Engine
-from index.store import ChunkStore, IndexUnavailable, StoreError
-from ingest.maintain import add_files
+from index.store import IndexUnavailable, StoreError, open_store
+from ingest.add import add_files
 from ingest.sync import run_sync
 from npcqa.settings import Settings
 from tests.support import SANDAN_REPORT
@@ -115,7 +115,7 @@ def test_sync_ask_outage_and_recovery_against_a_real_chroma_server(tmp_path, chr
     other = settings.model_copy(update={"home": tmp_path / "home2"})
     engine2 = Engine.from_settings(other)
     emb = make_embedder(settings)
-    store = ChunkStore(settings, emb.fingerprint, emb.dim)
+    store = open_store(settings, emb)
     assert {c.id for c in engine2.keyword_index.chunks} == set(store.ids())
     rev = store.revision()
     src = tmp_path / "lianluozhan.txt"

@@ -14,7 +14,7 @@ import pytest
 
 from index import vector_cache as vc
 from index.embedding import make_embedder
-from index.store import ChunkStore
+from index.store import open_store
 from ingest import lawdb
 from ingest.chunking import chunk_document
 from ingest.sync import run_sync
@@ -34,13 +34,14 @@ def law_only_settings(root: Path, names: list[str], **kw) -> Settings:
 
 # ------------------------------------------------------------------ the shipped file
 def test_shipped_file_is_verified_small_and_in_the_default_vector_space():
-    from index.e5convert import fingerprint
+    from index.e5.cache import fingerprint
 
     assert vc.SHIPPED_PATH.stat().st_size < 25e6
     sv = vc.ShippedVectors.load()  # verifies format, shapes, sorted keys and the digest
     assert sv.meta["complete"] is True
     assert sv.fingerprint == fingerprint(Settings().embed_model) == fingerprint(vc.SHIPPED_BACKEND)
-    assert sv.meta["law_db_version"] and sv.meta["command"] == vc.BUILD_COMMAND
+    # the file records the command that built it: the shipped one predates the move to ingest.law_vectors
+    assert sv.meta["law_db_version"] and sv.meta["command"] in (vc.BUILD_COMMAND, "python -m index.vector_cache build")
     assert len(sv) > 20000
 
 
@@ -50,7 +51,7 @@ def test_shipped_vectors_cover_the_core_laws_and_match_a_fresh_fp32_encode():
     assert not missing
     texts = [c.embed_text for d in docs for c in chunk_document(d)]
     sv = vc.shipped_vectors()
-    found, shipped = sv.lookup(vc._keys(texts))
+    found, shipped = sv.lookup(vc.text_keys(texts))
     assert found.all()
     sample = list(range(0, len(texts), max(1, len(texts) // 12)))
     fresh = make_embedder(Settings(embed_cache=False)).embed_passages([texts[i] for i in sample])
@@ -59,12 +60,12 @@ def test_shipped_vectors_cover_the_core_laws_and_match_a_fresh_fp32_encode():
 
 
 def test_a_corrupt_or_foreign_cache_file_is_refused(tmp_path):
-    keys = vc._keys(["甲", "乙", "丙"])
+    keys = vc.text_keys(["甲", "乙", "丙"])
     vecs = np.eye(3, 4, dtype=np.float32)
     path = tmp_path / "v.npz"
     vc.ShippedVectors.write(path, keys, vecs, {"fingerprint": "some/other/4"})
     sv = vc.ShippedVectors.load(path)
-    found, got = sv.lookup(vc._keys(["乙", "丁"]))
+    found, got = sv.lookup(vc.text_keys(["乙", "丁"]))
     assert found.tolist() == [True, False] and np.allclose(got[0], vecs[1])
     # another vector space is never used
     assert vc.shipped_vectors(path, fingerprint="e5/st/384") is None
@@ -74,7 +75,7 @@ def test_a_corrupt_or_foreign_cache_file_is_refused(tmp_path):
     arrays["vectors"] = arrays["vectors"].copy()
     arrays["vectors"][0, 0] = 0.5
     np.savez(path, **arrays)
-    with pytest.raises(vc.CacheError, match="python -m index.vector_cache build"):
+    with pytest.raises(vc.CacheError, match="python -m ingest.law_vectors build"):
         vc.ShippedVectors.load(path)
 
 
@@ -87,9 +88,9 @@ def test_law_sync_uses_shipped_vectors_and_never_loads_the_model(tmp_path):
     assert emb.computed == 0 and emb.hits_shipped == report.chunks_embedded and not emb.loaded
     assert all(c.extra.get("core") is True for c in kw.chunks)  # named in the manifest: a core law
     # the stored vectors are the shipped ones
-    store = ChunkStore(settings, emb.fingerprint, emb.dim)
+    store = open_store(settings, emb)
     got = store._get(ids=[kw.chunks[0].id], include=["embeddings"])
-    _, shipped = vc.shipped_vectors().lookup(vc._keys([kw.chunks[0].embed_text]))
+    _, shipped = vc.shipped_vectors().lookup(vc.text_keys([kw.chunks[0].embed_text]))
     assert float(np.dot(np.asarray(got["embeddings"][0]), shipped[0])) > 0.99999
 
 
@@ -170,7 +171,7 @@ def test_law_db_upgrade_reembeds_only_changed_articles_and_drops_removed_ones(tm
     assert emb.computed - computed == 1  # only the amended article met the model
     assert "网站公布" in after["第十条"].text and after["第十条"].id != before["第十条"].id
     assert last_no not in after and len(after) == len(before) - 1
-    assert ChunkStore(settings, emb.fingerprint, emb.dim).count() == len(after)
+    assert open_store(settings, emb).count() == len(after)
 
 
 # ------------------------------------------------------------------ all laws by default

@@ -127,7 +127,7 @@ def wire_docs(w: Wiring, lists: DocLists, login_events: list, selected, pending_
 
     def on_select(tok, evt: gr.SelectData, request: gr.Request):
         from index.store import StoreError
-        from ingest.maintain import MaintainError
+        from ingest.checks import MaintainError
 
         row = getattr(evt, "row_value", None) or []
         doc_id = str(row[-1]) if row else ""

@@ -64,7 +64,7 @@ def wire_uploads(w: Wiring, up: UploadPanel, lists: DocLists, prefill, pending_a
              [prefill, pending_add, *fields, up.confirm, up.status, up.preview])
 
     def do_preview(tok, fs, k, t, r, d, pre, request: gr.Request):
-        from ingest.maintain import MaintainError
+        from ingest.checks import MaintainError
 
         refused = {pending_add: None, up.confirm: gr.update(interactive=False), up.preview: ""}
         if not fs:
@@ -94,7 +94,7 @@ def wire_uploads(w: Wiring, up: UploadPanel, lists: DocLists, prefill, pending_a
 
     def do_add(tok, fs, k, t, r, d, pre, pending, q, kf, request: gr.Request, progress=gr.Progress()):
         from index.store import StoreError
-        from ingest.maintain import MaintainError
+        from ingest.checks import MaintainError
 
         ip = client_ip(request)
         console.session(tok, ip)

@@ -4,7 +4,7 @@ confirm), delete, sync, verify, feedback and audit.
 Why plain: tests and tools drive the console without a browser, and the Gradio tab
 (``web.admin_tab``) only lays out and wires these calls. Every action takes the opaque session
 ``token`` and the client ``ip`` and re-checks the session server-side first (``NotLoggedIn``
-otherwise, ``web.sessions``); writes go through ``ingest.maintain`` / ``ingest.sync`` (sync lock,
+otherwise, ``web.sessions``); writes go through ``ingest.add`` / ``ingest.remove`` / ``ingest.sync`` (sync lock,
 audit log) and then ``engine.refresh(force=True)`` so the chat answers from the new state at once. The
 actor recorded in the audit log is ``<admin_user>@<ip>``. Login attempts are serialized and slowed by a
 ``LoginThrottle`` keyed by user + client address.
@@ -126,13 +126,13 @@ class AdminConsole:
 
     # ------------------------------------------------------------------ documents
     def documents(self, token: str | None, ip: str) -> list[dict]:
-        from ingest.maintain import list_docs
+        from ingest.inventory import list_docs
 
         self.session(token, ip)
         return list_docs(self.settings, embedder=self.embedder)
 
     def detail(self, token: str | None, ip: str, doc_id: str) -> dict:
-        from ingest.maintain import doc_detail
+        from ingest.inventory import doc_detail
 
         self.session(token, ip)
         return doc_detail(self.settings, doc_id, embedder=self.embedder)
@@ -152,7 +152,8 @@ class AdminConsole:
     def detect(self, token: str | None, ip: str, files) -> dict:
         """Prefill for an upload: kind (an existing upload of the same name keeps its kind, else a guess from
         the title), title (one file only), region / date (when all files agree), plus the preview for it."""
-        from ingest.maintain import MaintainError, preview_file
+        from ingest.checks import MaintainError
+        from ingest.inventory import preview_file
         from ingest.uploads import UploadRejected
 
         self.session(token, ip)
@@ -176,7 +177,9 @@ class AdminConsole:
                 "multiple": len(items) > 1, "preview": pv}
 
     def _preview(self, items, kind, title, region, date) -> dict:
-        from ingest.maintain import MaintainError, preview_file
+        from ingest.checks import MaintainError
+        from ingest.inventory import preview_file
+        from ingest.rejections import unreadable
         from ingest.uploads import UploadRejected
 
         out: dict = {"items": [], "errors": []}
@@ -184,12 +187,11 @@ class AdminConsole:
             try:
                 out["items"].append(preview_file(self.settings, path, kind, name=name, title=title, region=region,
                                                  date=date))
-            except UploadRejected as exc:
-                out["errors"].append({"name": name, "reason": exc.reason})
-            except MaintainError as exc:
-                out["errors"].append({"name": name, "reason": str(exc)})
+            except (UploadRejected, MaintainError) as exc:
+                out["errors"].append({"name": name, **exc.to_json()})
             except OSError as exc:
-                out["errors"].append({"name": name, "reason": f"cannot read the file ({exc})"})
+                reason = unreadable(exc)
+                out["errors"].append({"name": name, "reason": reason.text, "code": reason.code})
         return out
 
     def preview(self, token: str | None, ip: str, files, kind: str, title: str | None = None,
@@ -204,9 +206,9 @@ class AdminConsole:
     def add(self, token: str | None, ip: str, files, kind: str, title: str | None = None,
             region: str | None = None, date: str | None = None,
             progress: Callable[[int, int, str], None] | None = None):
-        """Add / replace the files (``ingest.maintain.add_files``); returns its AddResult. The chat sees the
+        """Add / replace the files (``ingest.add.add_files``); returns its AddResult. The chat sees the
         new documents as soon as this returns. Raises MaintainError (bad kind/date) and StoreError."""
-        from ingest.maintain import add_files
+        from ingest.add import add_files
 
         actor = self.actor(token, ip)
         items = upload_items(files)
@@ -218,7 +220,7 @@ class AdminConsole:
         return result
 
     def remove(self, token: str | None, ip: str, doc_ids: str | list[str]):
-        from ingest.maintain import remove_docs
+        from ingest.remove import remove_docs
 
         actor = self.actor(token, ip)
         ids = [doc_ids] if isinstance(doc_ids, str) else list(doc_ids)
@@ -264,7 +266,7 @@ class AdminConsole:
 
     # ------------------------------------------------------------------ law DB
     def law_versions(self) -> dict:
-        from ingest.lawdb import package_version
+        from npcqa.lawpackage import package_version
 
         indexed = ""
         try:
