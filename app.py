@@ -25,6 +25,9 @@ import argparse  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from web.page import (CHAT_PLACEHOLDER, COPY_JS, EXAMPLES, FEEDBACK_MORE, FILTERS_LABEL,  # noqa: E402
+                      FOLD_ON_PHONE_JS, FOLLOW_UP_TIP, LAYOUT_JS, make_theme)
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
 # Measured on 2 cores (python -m evals.load, 50 clients × 4 questions, #17): an answer costs the
@@ -33,101 +36,6 @@ DEFAULT_PORT = 7860
 # queue (not a rejection) absorbs bursts.
 CONCURRENCY = 4
 QUEUE_MAX = 512
-SANS = ["Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "WenQuanYi Micro Hei",
-        "ui-sans-serif", "system-ui", "sans-serif"]
-MONO = ["Noto Sans Mono CJK SC", "ui-monospace", "Consolas", "monospace"]
-EXAMPLES = [  # (elem_id, label, question): a law question, an article lookup, a report question
-    ("example-law", "法律问题", "人大代表在闭会期间可以开展哪些活动？"),
-    ("example-article", "条文查询", "监督法第十条规定了什么？"),
-    ("example-report", "地方实践", "平凉市如何推动代表活动经常化？"),
-]
-FOLLOW_UP_TIP = ("多轮追问：简短的追问（15 字以内，以“那/那么/还有/如果/对于…”开头或以“呢”结尾，"
-                 "如“那乡镇呢？”）会连同上一个问题一起检索。")
-FILTERS_LABEL = "筛选与示例"
-CHAT_PLACEHOLDER = (f"在下方输入问题，或在“{FILTERS_LABEL}”中点选示例问题。"
-                    "回答中的编号对应下方“参考依据”，点开可核对原文。")
-FEEDBACK_MORE = "如有具体意见，可在下方补充。"
-NARROW_PX = 480  # phones: the layout of web/static/chat-layout.css's media query below this width
-# On load: open the filter panel on wide screens; when an answer arrives, bring its first line into view
-# (the page is the only scroll: the question at the top of the viewport, the answer's start under it).
-LAYOUT_JS = """
-() => {
-  if (window.__npcLayout) return [];
-  window.__npcLayout = true;
-  const narrow = () => window.matchMedia('(max-width: %dpx)').matches;
-  let placed = false;  // the panel is opened once, when it first appears (after a login when the chat is gated)
-  const openWide = () => {
-    const head = placed ? null : document.querySelector('#filters .label-wrap');
-    if (!head || !head.offsetParent) return;
-    placed = true;
-    if (!narrow() && !head.classList.contains('open')) head.click();
-  };
-  const DONE = '.npc-msg-answer:not(.npc-streaming), .npc-msg-cautious, .npc-msg-refused, .npc-notice';
-  let seenQ = 0, seenA = 0, answeredQ = 0;
-  const rowOf = (e) => e.closest('.message-row') || e;
-  const bring = (q, a) => {
-    const top = (e) => rowOf(e).getBoundingClientRect().top + window.scrollY;
-    let y = q ? top(q) : top(a);
-    if (q && a) { y = Math.max(y, top(a) - window.innerHeight * 0.3); }  // a long question: the answer wins
-    window.scrollTo({ top: Math.max(0, y - 8), behavior: 'instant' });
-  };
-  const check = () => {
-    openWide();
-    const chat = document.querySelector('#chat');
-    if (!chat) return;
-    const qs = chat.querySelectorAll('.npc-q'), as = chat.querySelectorAll(DONE);
-    if (qs.length < seenQ || as.length < seenA) {  // 新对话
-      seenQ = answeredQ = qs.length; seenA = as.length; return;
-    }
-    if (qs.length > seenQ) { seenQ = qs.length; bring(qs[qs.length - 1], null); }
-    if (as.length > seenA) {  // a finished answer (or notice): its question, if new, stays above it
-      seenA = as.length;
-      const q = qs.length > answeredQ ? qs[qs.length - 1] : null;
-      answeredQ = qs.length;
-      bring(q, as[as.length - 1]);
-    }
-  };
-  let queued = false;  // one check per frame, however many mutations (streaming)
-  new MutationObserver(() => {
-    if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; check(); }); }
-  }).observe(document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ['class'] });
-  check();
-  return [];
-}
-""" % NARROW_PX
-FOLD_ON_PHONE_JS = """
-() => {
-  const head = document.querySelector('#filters .label-wrap.open');
-  if (head && window.matchMedia('(max-width: %dpx)').matches) head.click();
-  return [];
-}
-""" % NARROW_PX  # an example asked on a phone: the panel folds so the answer comes next
-COPY_JS = """
-(text) => {
-  const btn = document.querySelector('#copy');
-  const say = (msg) => { if (!btn) return; const old = btn.dataset.label || btn.textContent;
-    btn.dataset.label = old; btn.textContent = msg; setTimeout(() => { btn.textContent = old; }, 2000); };
-  if (!text) { say('还没有可复制的回答'); return []; }
-  const fallback = () => { const ta = document.createElement('textarea'); ta.value = text;
-    ta.style.position = 'fixed'; ta.style.opacity = '0'; document.body.appendChild(ta); ta.select();
-    let ok = false; try { ok = document.execCommand('copy'); } catch (e) {} ta.remove();
-    say(ok ? '已复制 ✓' : '复制失败，请手动选择文本'); };
-  if (navigator.clipboard && window.isSecureContext) {
-    navigator.clipboard.writeText(text).then(() => say('已复制 ✓'), fallback);
-  } else { fallback(); }
-  return [];
-}
-"""
-
-
-def make_theme():
-    import gradio as gr
-
-    theme = gr.themes.Default(primary_hue="red", neutral_hue="slate", font=SANS, font_mono=MONO)
-    return theme.set(button_primary_background_fill="#8b1a1a", button_primary_background_fill_hover="#a52a2a",
-                     button_primary_text_color="#ffffff", button_primary_border_color="#8b1a1a")
-
-
 def build_demo(engine, feedback_path: str | Path | None = None, logs_dir: str | Path | None = None,
                settings=None, console=None):
     """The app over ``engine``: 问答, 出题 and 管理 tabs.

@@ -1,4 +1,4 @@
-"""The style sheets of the web layer, read from ``web/static/*.css``.
+"""The style sheets and small page scripts of the web layer, read from ``web/static/``.
 
 Why files: CSS is easier to read, diff and lint as CSS than as a Python string, and a designer can
 change it without touching code. The files ship inside the ``web`` package (package data), so they are
@@ -16,6 +16,16 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 def css(name: str) -> str:
     """The style sheet ``web/static/<name>.css`` (read once)."""
     return "\n" + (STATIC_DIR / f"{name}.css").read_text(encoding="utf-8")
+
+
+@cache
+def script(name: str) -> str:
+    """The page script ``web/static/<name>.js`` (read once), without its leading ``//`` comment lines:
+    Gradio takes a script as one JavaScript function expression."""
+    lines = (STATIC_DIR / f"{name}.js").read_text(encoding="utf-8").splitlines()
+    while lines and lines[0].startswith("//"):
+        lines.pop(0)
+    return "\n".join(lines).strip()
 
 
 # chat-layout.css — the chat's layout at every width: the page is the one scroll (the chat grows with its
