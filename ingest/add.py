@@ -20,7 +20,6 @@ import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
@@ -41,6 +40,7 @@ from ingest.sync import SyncReport, apply_documents, is_synced, sync_lock_waitin
 from ingest.uploads import (OVERRIDE_KEYS, UploadRejected, check_name, load_meta, overrides_of, save_meta,
                             upload_doc_id, upload_target)
 from npcqa import audit
+from npcqa.clock import utc_now_iso
 from npcqa.settings import Settings
 from npcqa.types import Document
 
@@ -218,7 +218,7 @@ def _index_plans(ctx: _Context, embedder: Embedder, plans: list[_Plan], actor: s
     done = 0
     if progress and total:
         progress(0, total, "embedding")
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    now = utc_now_iso()
     for plan in plans:
         offset = done
 

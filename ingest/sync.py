@@ -16,7 +16,6 @@ import contextlib
 import fcntl
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +31,7 @@ from ingest.lawdb import manifest_laws
 from ingest.progress import Progress, terminal_progress
 from ingest.readers import ReadError
 from ingest.record import Drift, SyncRecord, remove_record
+from npcqa.clock import utc_now_iso
 from npcqa.settings import Settings
 from npcqa.types import Chunk, Document
 
@@ -254,7 +254,7 @@ def _sync_locked(settings: Settings, embedder: Embedder, progress: Progress | No
     if only is not None:
         docs = [d for d in docs if d.doc_id in only]
         gone &= only
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    now = utc_now_iso()
     apply_documents(store, embedder, docs, registry, report, settings.embed_batch, progress, gone, now, record,
                     verified)
     kw = sync_keyword_index(store, settings.keyword_dir)
@@ -380,5 +380,5 @@ def write_log(settings: Settings, name: str, payload: dict) -> Path:
     from npcqa.jsonl import append_jsonl
 
     path = settings.logs_dir / f"{name}.jsonl"
-    append_jsonl(path, {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"), **payload})
+    append_jsonl(path, {"time": utc_now_iso(), **payload})
     return path
