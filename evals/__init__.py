@@ -1,0 +1,3 @@
+"""Question sets, the evaluation harness and the benchmarks (JSON results in ``evals/results/``); the top
+layer, allowed to import everything.
+"""

@@ -1,0 +1,3 @@
+"""Retrieval and answers: embedding, the Chroma store, BM25, retrievers, the relevance decision, the engine
+and its answering strategies. Imports only npcqa (ingest, quiz and web build on it).
+"""
