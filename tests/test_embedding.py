@@ -67,9 +67,9 @@ def test_default_backend_is_sentence_transformers_fp32_loaded_lazily(small_index
 
 
 def test_missing_model_directory_is_a_clear_error(tmp_path):
-    with pytest.raises(EmbeddingError, match="not found"):
+    with pytest.raises(EmbeddingError, match="找不到嵌入模型目录"):
         make_embedder(Settings(embed_model=f"st:{tmp_path / 'nope'}"))
-    with pytest.raises(EmbeddingError, match="unknown embedding model"):
+    with pytest.raises(EmbeddingError, match="未知的嵌入模型"):
         make_embedder(Settings(embed_model="word2vec"))
 
 
