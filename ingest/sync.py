@@ -35,7 +35,7 @@ from npcqa.clock import utc_now_iso
 from npcqa.settings import Settings
 from npcqa.types import Chunk, Document
 
-WAITING_MESSAGE = "waiting for another sync to finish"  # the console shows its own text when it sees "waiting"
+WAITING_MESSAGE = "等待其他同步完成…"  # shown as it is by the CLI progress line and the console
 WRITE_BATCH = 256  # embedded chunks per Chroma upsert (see apply_documents); tests shrink it (index.faults)
 
 

@@ -104,7 +104,7 @@ def wire_uploads(w: Wiring, up: UploadPanel, lists: DocLists, prefill, pending_a
             return {up.status: notice_html("文件或元数据在预览后有改动：请先点“预览”，核对后再确认。", "warn"),
                     up.confirm: gr.update(interactive=False), pending_add: None}
         ot, orr, od = _overrides(pre, t, r, d, len(upload_items(fs)) > 1)
-        report = embed_progress(progress, lambda msg: "等待其他同步完成…" if "waiting" in msg else msg)
+        report = embed_progress(progress, lambda msg: msg)  # ingest's own notices are Chinese
         progress(0, desc="正在读取和检查文件…")
         try:
             res = console.add(tok, ip, fs, k, ot, orr, od, progress=report)
