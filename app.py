@@ -286,7 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     from index.store import StoreError
     from npcqa.settings import get_settings
 
-    settings = get_settings()
+    base = get_settings()
+    # the server embeds short questions, several at once: one thread per forward (ingest children keep theirs)
+    settings = base.model_copy(update={"embed_threads": base.query_threads})
     try:
         settings.ensure_home()
         engine = load_engine(settings)

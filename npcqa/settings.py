@@ -48,6 +48,13 @@ class Settings(BaseSettings):
         "(tests, evals) can share one cache.",
     )
     embed_threads: int = Field(default=2, description="CPU threads used by the embedding model.")
+    query_threads: int = Field(
+        default=1, ge=1,
+        description="CPU threads per embedding forward inside the web app (`app.py`), which embeds one short question "
+        "per forward and runs several questions at once (one per queue worker): there, one thread per forward "
+        "uses 2 cores better than two (`python -m evals.load`, see README's security section). Ingest and the "
+        "CLIs keep `embed_threads`.",
+    )
     embed_batch: int = Field(default=32, description="Passages per embedding batch.")
     collection: str = Field(default="npcqa", description="Chroma collection name.")
     chroma_host: str | None = Field(
