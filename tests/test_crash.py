@@ -29,7 +29,7 @@ from ingest.sync import run_sync, verify_index
 from npcqa.settings import Settings
 from support import FAST_BACKEND, OPINION_V1, ChromaServer, chroma_cli, free_port, tiny_corpus
 
-pytestmark = pytest.mark.slow  # dozens of real process kills and re-syncs
+pytestmark = [pytest.mark.slow, pytest.mark.kills]  # dozens of real process kills and re-syncs
 
 
 @pytest.fixture(scope="module")
