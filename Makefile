@@ -59,9 +59,26 @@ vectors: install
 evals: install
 	$(VPY) -m evals run
 
+# The whole suite as two pytest processes at once, one per core (7 1/2 min on the shared 2 cores, see README
+# "Tests"): the slow tests that build big indexes or drive the browser, and beside them
+# the quick ones plus the process-kill tests (-m kills), which mostly wait on subprocesses. The embedding
+# model runs on one thread in each (two processes x two torch threads would spin against each other).
+# The second half's output follows the first's; either failing, or collecting no test (exit 5), fails.
+PYTEST := NPCQA_EMBED_THREADS=1 $(VPY) -m pytest -q -p no:cacheprovider
+TEST_HALF_A := slow and not kills
+TEST_HALF_B := not slow or kills
 test: install browser
-	$(VPY) -m pytest -q -p no:cacheprovider tests; rc=$$?; \
-	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+	@half_b_log=$$(mktemp); \
+	$(PYTEST) -m "$(TEST_HALF_B)" tests > $$half_b_log 2>&1 & half_b=$$!; \
+	trap 'kill $$half_b 2>/dev/null' INT TERM; \
+	echo "== pytest -m '$(TEST_HALF_A)' (pytest -m '$(TEST_HALF_B)' runs beside it; its output follows)"; \
+	$(PYTEST) -m "$(TEST_HALF_A)" tests; a_rc=$$?; \
+	wait $$half_b; b_rc=$$?; \
+	echo "== pytest -m '$(TEST_HALF_B)'"; cat $$half_b_log; rm -f $$half_b_log; \
+	for rc in $$a_rc $$b_rc; do \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
+	  if [ $$rc -ne 0 ]; then exit $$rc; fi; \
+	done
 
 clean:
 	rm -rf $(VENV) .npcqa

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from support import REPO
+
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -25,23 +24,6 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Pyt
 
 # a finished chat turn: final answer, refusal box or notice
 DONE = "#chat .npc-msg-answer:not(.npc-streaming), #chat .npc-msg-cautious, #chat .npc-msg-refused, #chat .npc-notice"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def serve(demo):
-    """Launch a Gradio Blocks on a free 127.0.0.1 port; yields its URL; closes it afterwards."""
-    port = free_port()
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
 
 
 @contextlib.contextmanager

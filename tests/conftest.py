@@ -1,4 +1,8 @@
-"""Shared fixtures. Every test gets its own NPCQA_HOME; nothing may download a model."""
+"""Shared fixtures. Every test gets its own NPCQA_HOME; nothing may download a model.
+
+Also marks every browser test ``slow`` (tests/test_browser*.py and anything marked ``browser``), so that
+``pytest -m "not slow"`` is the quick loop; ``make test`` runs everything.
+"""
 from __future__ import annotations
 
 import os
@@ -14,6 +18,13 @@ os.environ.setdefault("NPCQA_MODEL_CACHE", os.path.join(os.path.dirname(os.path.
 import pytest  # noqa: E402
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest's own hook deselects by ``-m``
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name.startswith("test_browser") or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def npcqa_home(tmp_path, monkeypatch):
     """Isolate all state (index, uploads, logs) in a per-test temp dir."""
@@ -26,39 +37,7 @@ def npcqa_home(tmp_path, monkeypatch):
 # A small real index (two laws, the five seed reports, the opinion fixture, a document with
 # HTML/script in it), built once per session with the real embedding model and a real Chroma.
 # Tests that only read share it; tests that write build their own in their own home.
-import shutil  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-REPO = Path(__file__).resolve().parent.parent
-SMALL_LAWS = ["中华人民共和国各级人民代表大会常务委员会监督法", "中华人民共和国全国人民代表大会和地方各级人民代表大会代表法"]
-SCRIPT_DOC = """某市人大常委会开展“<script>alert('xss')</script>”代表联络站评比活动
-
-今年以来，某市人大常委会组织开展代表联络站星级评比活动，评出五星级代表联络站<b>十二个</b>。
-评比结果在常委会会议上通报，并作为年度考核的重要依据。
-"""
-
-
-def make_corpus(root: Path, laws: list[str], reports: bool = True, opinion: bool = True,
-                script_doc: bool = True) -> Path:
-    """A corpus dir with its own manifest: ``laws`` by exact name, the seed reports, fixtures."""
-    corpus = root / "corpus"
-    (corpus / "reports").mkdir(parents=True, exist_ok=True)
-    (corpus / "opinions").mkdir(parents=True, exist_ok=True)
-    (corpus / "laws").mkdir(parents=True, exist_ok=True)
-    names = ", ".join(f'"{n}"' for n in laws)
-    manifest = (REPO / "corpus" / "manifest.toml").read_text(encoding="utf-8")
-    doc_tables = manifest[manifest.index("[documents."):] if reports else ""
-    (corpus / "manifest.toml").write_text(
-        f'[laws]\nstatus = "现行有效"\nnames = [{names}]\n\n{doc_tables}', encoding="utf-8")
-    if reports:
-        for p in (REPO / "corpus" / "reports").glob("*.txt"):
-            shutil.copy(p, corpus / "reports" / p.name)
-    if opinion:
-        for p in (REPO / "evals" / "fixtures" / "opinions").glob("*"):
-            shutil.copy(p, corpus / "opinions" / p.name)
-    if script_doc:
-        (corpus / "reports" / "test-script-injection.txt").write_text(SCRIPT_DOC, encoding="utf-8")
-    return corpus
+from support import SMALL_LAWS, Clock, build_console_world, make_corpus  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -87,3 +66,26 @@ def use_small_index(small_index, monkeypatch):
     monkeypatch.setenv("NPCQA_HOME", str(small_index.home))
     monkeypatch.setenv("NPCQA_CORPUS_DIR", str(small_index.corpus_dir))
     return small_index
+
+
+# ---------------------------------------------------------------------------------------------
+# The 管理 console's world: its own tiny real index (the script-injection report and one report) with
+# a console password, built once per session for the admin, gate and security tests. They log in, and
+# add and remove only their own uploads, so the corpus files and the index come back as they were.
+@pytest.fixture(scope="session")
+def console_world(tmp_path_factory):
+    return build_console_world(tmp_path_factory.mktemp("console"))
+
+
+@pytest.fixture
+def console(console_world, tmp_path):
+    """A fresh AdminConsole over the world, on a settable clock (``console.clock.t``)."""
+    from npcqa.auth import LoginThrottle
+    from web.console import AdminConsole
+    from web.sessions import SessionStore
+
+    clock = Clock()
+    c = AdminConsole(console_world["engine"], console_world["settings"], feedback_path=tmp_path / "feedback.jsonl",
+                     throttle=LoginThrottle(clock=clock), sessions=SessionStore(clock=clock))
+    c.clock = clock
+    return c

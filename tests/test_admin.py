@@ -1,78 +1,27 @@
 """The 管理 console's handlers (web/console.py, web/admin_render.py) called directly, over a real small index of their own.
 
-The module builds its own tiny corpus (make_corpus: the script-injection report, no laws) plus one
-report, in its own home — the shared session ``small_index`` is never written to. Real embedding model,
-real Chroma; the DOCX is made with python-docx.
+Over the session's console world (conftest.console_world: the script-injection report and one report, no
+laws, in its own home; the shared ``small_index`` is never written to). Real embedding model, real Chroma;
+the DOCX is made with python-docx. (The app built with the console and the login gate: test_admin_app.py.)
 """
 from __future__ import annotations
 
 import csv
 import threading
-from pathlib import Path
 
 import pytest
 
-from support import console_env
+from support import CONSOLE_IP as IP
+from support import CONSOLE_PASSWORD as PASSWORD
+from support import PNG, SANDAN_REPORT, admin_login, make_docx
 
-PASSWORD = "正确的密码-2024"
-IP = "10.0.0.9"
-REPORT = """某县人大常委会推行“三单”工作法
-
-发布时间：2024-05-06 来源：某县人大网
-
-主要做法
-某县人大常委会建立问题清单、任务清单、责任清单，推动监督工作落地见效。每季度召开一次推进会，通报清单完成情况。
-"""
 FACT_Q = "青山县代表接待日是每月哪一天？"
-PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
-
-
-class Clock:
-    def __init__(self):
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
-def make_docx(path: Path, days: str = "十八日", extra: str = "") -> Path:
-    import docx
-
-    d = docx.Document()
-    d.add_heading("青山县人大常委会建立“代表接待日”制度的做法", level=1)
-    d.add_paragraph("发布时间：2024-09-12 来源：青山县人大常委会")
-    d.add_heading("一、基本做法", level=2)
-    d.add_paragraph(f"青山县人大常委会规定每月{days}为全县代表接待日，全县共设立代表接待点四十六个，"
-                    "由县乡两级人大代表轮流值守，当面听取群众意见。")
-    d.add_heading("二、工作成效", level=2)
-    d.add_paragraph("制度实行一年来，代表共接待群众一千二百余人次，收集意见建议三百一十条。" + extra)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    d.save(path)
-    return path
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    return console_env(tmp_path_factory.mktemp("admin"), PASSWORD, REPORT)
-
-
-@pytest.fixture
-def console(env):
-    from npcqa.auth import LoginThrottle
-    from web.console import AdminConsole
-    from web.sessions import SessionStore
-
-    clock = Clock()
-    c = AdminConsole(env["engine"], env["settings"], feedback_path=env["root"] / "feedback.jsonl",
-                     throttle=LoginThrottle(clock=clock), sessions=SessionStore(clock=clock))
-    c.clock = clock
-    return c
-
-
-def login(console, ip: str = IP) -> str:
-    token, msg = console.login("admin", PASSWORD, ip)
-    assert token and msg == "", msg
-    return token
+def env(console_world):
+    """The session's console world (conftest.console_world), shared with test_admin_app and test_security."""
+    return console_world
 
 
 def cited_doc_ids(engine, question: str) -> list[str]:
@@ -119,7 +68,7 @@ def test_wrong_password_refused_and_throttled(console, env):
     token, msg = console.login("admin", PASSWORD, "10.0.0.10")  # another address is not blocked
     assert token
     console.clock.t += 2.5
-    assert login(console)
+    assert admin_login(console)
     token, msg = console.login("admin", "", IP)
     assert token == "" and "请输入" in msg
     token, msg = console.login("nobody", PASSWORD, IP)
@@ -135,7 +84,7 @@ def test_wrong_password_refused_and_throttled(console, env):
 def test_session_is_server_side_bound_and_expires(console):
     from web.sessions import NotLoggedIn
 
-    token = login(console)
+    token = admin_login(console)
     assert len(token) >= 40 and console.session(token, IP).user == "admin"
     assert console.actor(token, IP) == f"admin@{IP}"
     assert token not in repr(console.sessions._sessions)  # only its hash is kept
@@ -151,7 +100,7 @@ def test_session_is_server_side_bound_and_expires(console):
     with pytest.raises(NotLoggedIn) as exc:
         console.documents(token, IP)
     assert "重新登录" in str(exc.value) and not exc.value.silent
-    token = login(console)
+    token = admin_login(console)
     console.logout(token, IP)
     with pytest.raises(NotLoggedIn):
         console.documents(token, IP)
@@ -169,7 +118,7 @@ def test_every_action_rechecks_the_session(console, tmp_path):
     for call in calls:
         with pytest.raises(NotLoggedIn):
             call("not-a-session")
-    assert "reports/sandan.txt" in {r["doc_id"] for r in console.documents(login(console), IP)}  # nothing happened
+    assert "reports/sandan.txt" in {r["doc_id"] for r in console.documents(admin_login(console), IP)}  # nothing happened
 
 
 # ------------------------------------------------------------------------------------------ documents
@@ -178,7 +127,7 @@ def test_upload_docx_listed_answered_replaced_deleted(console, env, tmp_path):
     from web.admin_render import add_summary_html, detail_html, docs_rows, preview_html, remove_summary_html
 
     engine, settings = env["engine"], env["settings"]
-    token = login(console)
+    token = admin_login(console)
     assert "uploads/report/青山县代表接待日.docx" not in cited_doc_ids(engine, FACT_Q)
     # Gradio hands the handler a path whose last part is the browser's file name
     f = make_docx(tmp_path / "gradio-cache" / "青山县代表接待日.docx")
@@ -241,9 +190,9 @@ def test_upload_docx_listed_answered_replaced_deleted(console, env, tmp_path):
 def test_upload_rejections_have_reasons(console, env, tmp_path):
     from web.admin_render import add_summary_html, preview_html
 
-    token = login(console)
+    token = admin_login(console)
     good = tmp_path / "ok.txt"
-    good.write_text(REPORT, encoding="utf-8")
+    good.write_text(SANDAN_REPORT, encoding="utf-8")
     big = tmp_path / "big.txt"
     with open(big, "wb") as fh:  # sparse: over the 50 MB limit without writing 50 MB
         fh.truncate(int(50.5 * 1024 * 1024))
@@ -279,7 +228,7 @@ def test_upload_rejections_have_reasons(console, env, tmp_path):
 def test_script_in_documents_is_escaped(console):
     from web.admin_render import detail_html, docs_rows
 
-    token = login(console)
+    token = admin_login(console)
     rows = console.documents(token, IP)
     doc = next(r for r in rows if "script" in r["title"])
     assert "<script>" in docs_rows(rows, "联络站")[0][0]  # table cells are plain text (shown as text)
@@ -294,7 +243,7 @@ def test_sync_from_console(console, env):
     from npcqa import audit
     from web.admin_render import law_version_html, sync_summary_html
 
-    token = login(console)
+    token = admin_login(console)
     report = console.sync(token, IP)
     assert report.docs_unchanged >= 2 and report.chunks_embedded == 0 and not report.errors
     assert "同步完成" in sync_summary_html(report)
@@ -312,7 +261,7 @@ def test_feedback_table_and_csv_export(console, env, tmp_path):
     from web.admin_render import FEEDBACK_HEADERS, feedback_rows
     from web.feedback import append_feedback
 
-    token = login(console)
+    token = admin_login(console)
     assert console.feedback(token, IP) == []
     cit = [{"n": 1, "title": "某县人大常委会推行“三单”工作法", "locator": "主要做法", "kind": "report",
             "doc_id": "reports/sandan.txt", "chunk_id": "x"}]
@@ -340,67 +289,12 @@ def test_feedback_table_and_csv_export(console, env, tmp_path):
 def test_audit_viewer(console, env):
     from web.admin_render import AUDIT_HEADERS, audit_rows
 
-    token = login(console)
+    token = admin_login(console)
     console.feedback_csv(token, IP)
     recs = console.audit_log(token, IP, limit=5)
     assert len(recs) <= 5 and recs[0]["action"] == "feedback_export"  # newest first
     rows = audit_rows(recs)
     assert len(rows[0]) == len(AUDIT_HEADERS) and rows[0][1] == f"admin@{IP}" and "导出反馈" in rows[0][2]
-
-
-# ------------------------------------------------------------------------------------------ the app
-def test_build_demo_has_three_tabs_and_console_ids(env, tmp_path):
-    import app
-    from test_app import ELEM_IDS
-
-    demo = app.build_demo(env["engine"], settings=env["settings"], feedback_path=tmp_path / "fb.jsonl",
-                          logs_dir=tmp_path / "logs")
-    comps = demo.get_config_file()["components"]
-    ids = {c.get("props", {}).get("elem_id") for c in comps}
-    assert ELEM_IDS <= ids
-    assert {"chat-tab", "quiz-tab", "admin-tab", "admin-login", "admin-user", "admin-password", "admin-login-btn",
-            "admin-console", "admin-docs", "admin-doc-search", "admin-doc-kind", "admin-doc-detail", "admin-delete",
-            "admin-delete-confirm", "admin-delete-yes", "admin-upload-files", "admin-upload-kind", "admin-upload-title",
-            "admin-upload-region", "admin-upload-date", "admin-preview", "admin-confirm-upload", "admin-sync",
-            "admin-sync-summary", "admin-lawdb-version", "admin-feedback", "admin-feedback-export",
-            "admin-feedback-csv", "admin-audit", "quiz-generate"} <= ids
-    labels = [c["props"].get("label") for c in comps if c.get("type") in ("tab", "tabitem")]
-    assert labels[:3] == ["问答", "出题", "管理"]
-    password = next(c for c in comps if c.get("props", {}).get("elem_id") == "admin-password")
-    assert password["props"]["type"] == "password"
-    console_box = next(c for c in comps if c.get("props", {}).get("elem_id") == "admin-console")
-    assert console_box["props"]["visible"] is False  # hidden until login
-    api_names = {d.get("api_name") for d in demo.get_config_file()["dependencies"]}
-    assert "ask" in api_names
-    assert demo.chat_app.feedback_path == tmp_path / "fb.jsonl"
-
-
-def test_chat_requires_login_gate(env, console):
-    import app
-    from web.gate import gated_respond
-
-    class Req:
-        class client:
-            host = IP
-
-    gated = env["settings"].model_copy(update={"chat_requires_login": True})
-    demo = app.build_demo(env["engine"], settings=gated, console=console)
-    comps = demo.get_config_file()["components"]
-    area = next(c for c in comps if c.get("props", {}).get("elem_id") == "chat-area")
-    gate = next(c for c in comps if c.get("props", {}).get("elem_id") == "chat-gate")
-    assert area["props"]["visible"] is False and gate["props"]["visible"] is True
-    quiz_tab = next(c for c in comps if c.get("props", {}).get("elem_id") == "quiz-tab")
-    assert quiz_tab["props"]["visible"] is False  # shown after login
-
-    respond = gated_respond(console, demo.chat_app, True)
-    out = list(respond("三单是什么？", [], None, None, "", "", "", Req()))
-    assert len(out) == 1 and "问答需要登录" in out[0][0][-1]["content"]
-    token = login(console)
-    out = list(respond("三单工作法有哪些清单？", [], None, None, "", "", token, Req()))
-    assert "npc-src" in out[-1][0][-1]["content"]
-    open_respond = gated_respond(console, demo.chat_app, False)  # the default: the chat is open
-    out = list(open_respond("三单工作法有哪些清单？", [], None, None, "", "", "", Req()))
-    assert "npc-src" in out[-1][0][-1]["content"]
 
 
 def test_concurrent_logins_are_safe(console):
@@ -417,35 +311,3 @@ def test_concurrent_logins_are_safe(console):
     for t in threads:
         t.join()
     assert len({t for t, _ in tokens}) == 4 and all(console.is_logged_in(t, ip) for t, ip in tokens)
-
-
-def test_quiz_api_is_gated_with_the_chat(env, console):
-    """With ``chat_requires_login`` the quiz endpoint refuses on the server, not just by hiding its tab."""
-    import socket
-
-    from gradio_client import Client
-
-    import app
-    from web.gate import login_gate
-
-    gated = env["settings"].model_copy(update={"chat_requires_login": True})
-    demo = app.build_demo(env["engine"], settings=gated, console=console)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
-    try:
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-        out = client.predict([], "三单", 1, 0, 1, 0, 1, api_name="/quiz_generate")
-        assert "出题需要登录" in out[0] and not out[2]  # no preview items, no files
-        chat, *_ = client.predict("三单工作法有哪些清单？", [], ["report"], "", "", api_name="/ask")
-        assert "问答需要登录" in str(chat[-1]["content"])
-    finally:
-        demo.close()
-
-    class Req:
-        class client:
-            host = IP
-
-    gate = login_gate(console, "出题")
-    assert "需要登录" in gate("", Req()) and gate(login(console), Req()) == ""

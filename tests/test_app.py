@@ -3,17 +3,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-ELEM_IDS = {"header", "question", "ask", "chat", "kind-filter", "region-filter", "status-filter", "copy",
-            "copy-text", "thumbs-up", "thumbs-down", "feedback-comment", "feedback-status", "clear",
-            "example-law", "example-article", "example-report"}
+from support import CHAT_ELEM_IDS, REPO, serve
 
 
 def run(app, question, session=None, chat=None, kinds=None, region="", status=""):
@@ -47,7 +42,7 @@ def test_build_demo(engine, tmp_path):
     assert isinstance(demo, gr.Blocks)
     cfg = demo.get_config_file()
     ids = {c.get("props", {}).get("elem_id") for c in cfg["components"]}
-    assert ELEM_IDS <= ids, ELEM_IDS - ids
+    assert CHAT_ELEM_IDS <= ids, CHAT_ELEM_IDS - ids
     api_names = {d.get("api_name") for d in cfg["dependencies"]}
     assert "ask" in api_names
     assert demo.title == "人大工作问答助手"
@@ -297,12 +292,6 @@ def test_unusable_index_exits_with_message(monkeypatch, capsys):
 
 
 # ------------------------------------------------------------------------------------------ API
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_ask_api_endpoint(engine, tmp_path):
     """The named ``/ask`` endpoint (used by evals/load.py) answers through gradio_client."""
     from gradio_client import Client
@@ -310,14 +299,10 @@ def test_ask_api_endpoint(engine, tmp_path):
     import app
 
     demo = app.build_demo(engine, feedback_path=tmp_path / "fb.jsonl", logs_dir=tmp_path / "logs")
-    port = _free_port()
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
-    try:
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+    with serve(demo) as url:
+        client = Client(url, verbose=False)
         chat, box, copy_text, _status = client.predict("监督法第十条规定了什么？", [], ["law"], "", "",
                                                        api_name="/ask")
         content = chat[-1]["content"]  # Gradio 6 sends message content as a list of parts
         text = content if isinstance(content, str) else "".join(part.get("text", "") for part in content)
         assert "npc-src" in text and "参考依据" in copy_text
-    finally:
-        demo.close()

@@ -15,6 +15,7 @@ from index.articles import ArticleIndex
 from index.lawnames import LawNames, db_titles, derived_names, match_text
 from ingest.chunking import chunk_document
 from ingest.lawdb import load_laws
+from support import SUPERVISION, run_module
 
 PRC = "中华人民共和国"
 LAWS = ["公司法", "电子签名法", "民法典", "商标法", "专利法", "农民专业合作社法", "证券法", "证券投资基金法", "宪法",
@@ -228,7 +229,6 @@ def test_indexed_law_without_numbered_articles_is_not_called_missing(index):
 
 
 # ------------------------------------------------------------------ engine, CLI, quiz (small real index)
-SUPERVISION = PRC + "各级人民代表大会常务委员会监督法"
 
 
 def test_engine_answers_whole_article(engine):
@@ -254,13 +254,11 @@ def test_follow_up_asks_for_the_new_article_of_the_same_law(engine):
 
 
 def test_cli_json_for_a_lookup_and_a_miss(use_small_index):
-    from tests.test_engine import run_cli
-
-    proc = run_cli("ask", "监督法第九条至第十条", "--json")
+    proc = run_module("index", "ask", "监督法第九条至第十条", "--json", timeout=180)
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert [c["locator"].split("（")[0] for c in out["citations"]] == ["《监督法》第九条", "《监督法》第十条"]
-    proc = run_cli("ask", "公司法第十一条", "--json")
+    proc = run_module("index", "ask", "公司法第十一条", "--json", timeout=180)
     out = json.loads(proc.stdout)
     assert out["refused"] is True and out["citations"] == [] and "公司法" in out["answer"]
 

@@ -14,11 +14,10 @@ import time
 
 import pytest
 
-from browser_support import ARTIFACTS, REPO, open_page, serve
+from browser_support import ARTIFACTS, open_page
 from browser_support import browser  # noqa: F401  (module-scoped Chromium fixture)
 from browser_support import ask as ask_in_chat
-from conftest import make_corpus
-from test_admin import make_docx
+from support import REPO, make_corpus, make_docx, serve
 
 pytestmark = pytest.mark.browser
 

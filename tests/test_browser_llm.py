@@ -12,9 +12,10 @@ import time
 import pytest
 from pydantic import SecretStr
 
-from browser_support import ARTIFACTS, DONE, open_page, serve, submit
+from browser_support import ARTIFACTS, DONE, open_page, submit
 from browser_support import browser  # noqa: F401  (module-scoped Chromium fixture)
 from llm_server import Reply, ScriptedLLMServer
+from support import serve
 from test_llm import KEY, MODEL, Q, good_reply
 
 pytestmark = pytest.mark.browser

@@ -15,8 +15,9 @@ import time
 
 import pytest
 
-from browser_support import ARTIFACTS, DONE, REPO, ask, open_page, serve
+from browser_support import ARTIFACTS, DONE, ask, open_page
 from browser_support import browser  # noqa: F401  (module-scoped Chromium fixture)
+from support import REPO, serve
 
 pytestmark = pytest.mark.browser
 

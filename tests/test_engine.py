@@ -2,21 +2,14 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from index.answer import GROUP_LABELS
 from index.engine import QuestionError, contextualize
 from index.retrieve import Filters
-
-REPO = Path(__file__).resolve().parent.parent
-SUPERVISION = "中华人民共和国各级人民代表大会常务委员会监督法"
-DEPUTIES = "中华人民共和国全国人民代表大会和地方各级人民代表大会代表法"
+from support import DEPUTIES, SUPERVISION, run_module
 
 
 @pytest.mark.parametrize("question,title,locator", [
@@ -156,9 +149,8 @@ def test_bad_questions_are_rejected(engine, bad):
 
 
 # ------------------------------------------------------------------ CLI contract
-def run_cli(*args, env=None, timeout=180):
-    return subprocess.run([sys.executable, "-m", "index", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout, env=env or {**os.environ})
+def run_cli(*args, env=None):
+    return run_module("index", *args, env=env, timeout=180)
 
 
 def test_cli_ask_json_contract(use_small_index):
@@ -196,8 +188,7 @@ def test_cli_bad_input_fails_cleanly(use_small_index, bad):
 
 
 def test_cli_missing_index_fails_cleanly(tmp_path):
-    env = {**os.environ, "NPCQA_HOME": str(tmp_path / "empty-home")}
-    proc = run_cli("ask", "监督法第十条", env=env)
+    proc = run_cli("ask", "监督法第十条", env={"NPCQA_HOME": str(tmp_path / "empty-home")})
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr and "make ingest" in proc.stderr
 
@@ -207,7 +198,6 @@ def test_cli_other_model_index_fails_cleanly(tmp_path):
     from npcqa.settings import Settings
 
     ChunkStore(Settings(home=tmp_path / "h"), "some-other-model/768", 768, create=True)
-    env = {**os.environ, "NPCQA_HOME": str(tmp_path / "h")}
-    proc = run_cli("ask", "监督法第十条", env=env)
+    proc = run_cli("ask", "监督法第十条", env={"NPCQA_HOME": str(tmp_path / "h")})
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr and "some-other-model" in proc.stderr

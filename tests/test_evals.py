@@ -14,6 +14,7 @@ from __future__ import annotations
 import pytest
 
 from evals.harness import DEV2_SET, eval_settings, load_questions, run_config
+from support import seed_vector_cache
 
 HIT5_FLOOR = 0.90
 HIT1_FLOOR = 0.70
@@ -25,15 +26,17 @@ SEALED_REFUSAL_RECALL_FLOOR = 0.70  # 17/24
 
 
 @pytest.fixture(scope="module")
-def eval_engine(tmp_path_factory):
+def eval_engine(tmp_path_factory, small_index):
     from index.engine import Engine
     from ingest.sync import run_sync
     from npcqa.settings import Settings
 
-    # the default index, all current laws: the relevance model was fitted on it (its vectors come from
-    # the shipped file, so the build is Chroma writes and BM25, not encoding)
+    # the default index, all current laws: the relevance model was fitted on it (its law vectors come from
+    # the shipped file; the reports' and the question bank's that the session's small index already
+    # computed come from its cache, so the build encodes only the rest of the bank)
     base = Settings(home=tmp_path_factory.mktemp("evalhome"))
     settings = eval_settings(base)
+    seed_vector_cache(small_index, settings)
     report, _ = run_sync(settings, quiet=True)
     assert not report.errors, report.errors
     engine = Engine.from_settings(settings)
@@ -49,6 +52,7 @@ def test_dev_set_is_large_and_balanced():
     assert sum(not q.answerable for q in qs) >= 10
 
 
+@pytest.mark.slow  # the full-size eval index (every current law)
 def test_hybrid_quality_floor(eval_engine):
     qs = load_questions()
     res, _ = run_config(eval_engine, qs, "hybrid")
@@ -60,6 +64,7 @@ def test_hybrid_quality_floor(eval_engine):
     assert res["hit@1"] > bm25["hit@1"], (res, bm25)
 
 
+@pytest.mark.slow  # the full-size eval index (every current law)
 def test_second_set_quality_floor(eval_engine):
     qs = load_questions(DEV2_SET)
     res, _ = run_config(eval_engine, qs, "hybrid")
@@ -67,6 +72,7 @@ def test_second_set_quality_floor(eval_engine):
     assert res["refusal_recall"] >= 0.57 and res["answerable_refused"] <= 0.05, res  # 8/14
 
 
+@pytest.mark.slow  # the full-size eval index (every current law)
 def test_sealed_blind_split_quality_floor(eval_engine):
     """The sealed split of the blind everyday-wording set: nothing was fitted or tuned on it."""
     from evals.understanding import SEALED_SET, collect, figures, outcomes

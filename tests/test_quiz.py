@@ -5,21 +5,16 @@ All generation runs against the session's small real index (监督法, 代表法
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from npcqa.text import match_form
+from support import DEPUTIES, SUPERVISION, run_module
 
-REPO = Path(__file__).resolve().parent.parent
 CONTRACT = {"type", "stem", "options", "answer", "explanation", "source"}
 SOURCE_KEYS = {"title", "locator", "text", "chunk_id"}
-SUPERVISION = "中华人民共和国各级人民代表大会常务委员会监督法"
-DEPUTIES = "中华人民共和国全国人民代表大会和地方各级人民代表大会代表法"
 
 
 n = match_form
@@ -295,9 +290,7 @@ def test_text_format_round_trips(mixed):
 
 # ----------------------------------------------------------------------------- CLI
 def _cli(*args, env=None):
-    e = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "quiz", *args], cwd=REPO, env=e, capture_output=True,
-                          text=True, timeout=300)
+    return run_module("quiz", *args, env=env)
 
 
 def test_cli_contract(use_small_index):

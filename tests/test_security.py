@@ -1,14 +1,14 @@
 """Attacks on the running app (issue #17), over HTTP against a real server on 127.0.0.1.
 
-One module-scoped server over its own small real index (the script-injection report and one
-report), console enabled. Each test plays an attacker with a raw ``httpx`` client speaking Gradio's
+One module-scoped server over the session's console world (conftest.console_world: a small real
+index of the script-injection report and one report, console enabled). Each test plays an attacker with a raw ``httpx`` client speaking Gradio's
 own wire protocol (``/gradio_api/queue/join`` + ``/queue/data``), exactly as the page does, and fails
-if the attack works. A browser test checks that the page still works under the CSP.
+if the attack works. A browser test checks that the page still works under the CSP. (The readers'
+limits against hostile files: test_readers.py.)
 """
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 import uuid
@@ -17,25 +17,14 @@ import zipfile
 import httpx
 import pytest
 
-from support import console_env
-
-PASSWORD = "攻防-演练-2026"
-REPORT = """某县人大常委会推行“三单”工作法
-
-为提高代表建议办理质量，某县人大常委会推行“三单”工作法：建议清单、责任清单、答复清单。
-每件建议明确承办单位和办理期限，办理结果向代表当面反馈，代表满意率逐年提高。
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from support import CONSOLE_PASSWORD as PASSWORD
+from support import free_port, run_module
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    return console_env(tmp_path_factory.mktemp("security"), PASSWORD, REPORT)
+def env(console_world):
+    """The session's console world (conftest.console_world), shared with the admin tests."""
+    return console_world
 
 
 def launch(env, **update):
@@ -337,61 +326,10 @@ def test_xlsx_formula_cells_are_text(tmp_path):
 
 
 def test_settings_never_print_the_hash(env):
-    import os
-    import subprocess
-    import sys
-
-    from conftest import REPO
-
-    envv = {**os.environ, "NPCQA_ADMIN_PASSWORD_HASH": env["settings"].admin_password_hash}
-    out = subprocess.run([sys.executable, "-m", "npcqa.settings"], capture_output=True, text=True, env=envv,
-                         cwd=REPO, timeout=60)
+    out = run_module("npcqa.settings", env={"NPCQA_ADMIN_PASSWORD_HASH": env["settings"].admin_password_hash},
+                     timeout=60)
     assert out.returncode == 0 and env["settings"].admin_password_hash not in out.stdout
     assert "admin_password_hash" in out.stdout
-
-
-# ------------------------------------------------------------------------ 8. readers
-def test_docx_zip_bomb_is_refused(tmp_path):
-    from test_admin import make_docx
-
-    from ingest.readers import DOCX_MAX_UNCOMPRESSED, ReadError, read_file
-
-    good = make_docx(tmp_path / "ok.docx")
-    assert read_file(good).text  # control: a normal .docx reads
-    bomb = tmp_path / "bomb.docx"
-    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as dst:
-        for item in src.infolist():
-            dst.writestr(item, src.read(item.filename))
-        with dst.open("word/media/pad.xml", "w") as fh:  # ~200 MB of zeros packs into ~200 KB
-            chunk = b"\0" * (1024 * 1024)
-            for _ in range(DOCX_MAX_UNCOMPRESSED // len(chunk) + 1):
-                fh.write(chunk)
-    assert bomb.stat().st_size < 2 * 1024 * 1024
-    with pytest.raises(ReadError, match="压缩炸弹") as e:
-        read_file(bomb)
-    assert e.value.code == "zip_bomb"
-
-
-def test_pdf_page_limit(tmp_path, monkeypatch):
-    from fpdf import FPDF
-
-    from ingest import readers
-
-    pdf = FPDF()
-    pdf.set_font("Helvetica", size=12)
-    for i in range(5):
-        pdf.add_page()
-        pdf.multi_cell(0, 8, text=f"Article {i} The standing committee exercises supervision.")
-    path = tmp_path / "five.pdf"
-    pdf.output(str(path))
-    assert readers.read_file(path).text  # control
-    monkeypatch.setattr(readers, "PDF_MAX_PAGES", 4)
-    with pytest.raises(readers.ReadError, match="5 页"):
-        readers.read_file(path)
-    monkeypatch.setattr(readers, "PDF_MAX_PAGES", 2000)
-    monkeypatch.setattr(readers, "PDF_MAX_SECONDS", -1.0)
-    with pytest.raises(readers.ReadError, match="超过"):
-        readers.read_file(path)
 
 
 # ------------------------------------------------------------------------ the page under the CSP

@@ -2,16 +2,6 @@
 (a clear IndexUnavailable, a non-zero CLI exit without traceback) and coming back (answers again)."""
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
 
 from index.embedding import make_embedder
@@ -20,67 +10,18 @@ from index.store import IndexUnavailable, StoreError, open_store
 from ingest.add import add_files
 from ingest.sync import run_sync
 from npcqa.settings import Settings
-from tests.support import SANDAN_REPORT
+from support import OPINION_V1, SANDAN_REPORT, ChromaServer, chroma_cli, free_port, run_module, tiny_corpus
 
-REPO = Path(__file__).resolve().parent.parent
-CHROMA = Path(sys.executable).with_name("chroma")
-
-REPORT = SANDAN_REPORT
-OPINION = """青石县人大常委会关于加强代表联络站建设的意见
-
-一、总体要求
-坚持因地制宜、务实管用，不搞形式主义，把代表联络站建成代表履职的重要平台。
-二、主要任务
-联络站每月至少接待选民一次，接待情况登记入册，群众意见分类交办。
-"""
+# its first two sections: two chunks
+OPINION = OPINION_V1[: OPINION_V1.index("三、")]
 QUESTION = "三单工作法的问题清单、任务清单、责任清单是怎么推进的？"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class ChromaServer:
-    """One ``chroma run`` subprocess; ``stop`` ends exactly that process."""
-
-    def __init__(self, path: Path, port: int, log: Path):
-        self.path, self.port, self.log = path, port, log
-        self.proc: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 60.0) -> None:
-        exe = str(CHROMA) if CHROMA.exists() else shutil.which("chroma")
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen([exe, "run", "--path", str(self.path), "--host", "127.0.0.1", "--port",
-                                          str(self.port)], stdout=log, stderr=subprocess.STDOUT,
-                                         env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"chroma run exited with {self.proc.returncode}: {self.log.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v2/heartbeat", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.3)
-        raise RuntimeError(f"chroma run did not answer on port {self.port} within {timeout:.0f} s")
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=15)
+pytestmark = [pytest.mark.slow, pytest.mark.kills]  # a real `chroma run` server, started twice and stopped mid-test
 
 
 @pytest.fixture
 def chroma_server(tmp_path):
-    if not (CHROMA.exists() or shutil.which("chroma")):
+    if not chroma_cli():
         pytest.skip("the chroma CLI is not installed")
     server = ChromaServer(tmp_path / "chroma-data", free_port(), tmp_path / "chroma.log")
     try:
@@ -90,12 +31,8 @@ def chroma_server(tmp_path):
         server.stop()
 
 
-def tiny_server_corpus(root: Path, port: int) -> Settings:
-    corpus = root / "corpus"
-    for sub in ("laws", "opinions", "reports"):
-        (corpus / sub).mkdir(parents=True, exist_ok=True)
-    (corpus / "manifest.toml").write_text("[laws]\nnames = []\n", encoding="utf-8")
-    (corpus / "reports" / "sandan.txt").write_text(REPORT, encoding="utf-8")
+def tiny_server_corpus(root, port: int) -> Settings:
+    corpus = tiny_corpus(root, {"reports/sandan.txt": SANDAN_REPORT})
     return Settings(home=root / "home", corpus_dir=corpus, chroma_host="127.0.0.1", chroma_port=port, embed_batch=8)
 
 
@@ -136,10 +73,9 @@ def test_sync_ask_outage_and_recovery_against_a_real_chroma_server(tmp_path, chr
     with pytest.raises(IndexUnavailable):
         engine.answer_extractive(QUESTION)  # still down: still the same clear error
 
-    env = {**os.environ, "NPCQA_HOME": str(settings.home), "NPCQA_CORPUS_DIR": str(settings.corpus_dir),
+    env = {"NPCQA_HOME": str(settings.home), "NPCQA_CORPUS_DIR": str(settings.corpus_dir),
            "NPCQA_CHROMA_HOST": "127.0.0.1", "NPCQA_CHROMA_PORT": str(chroma_server.port)}
-    proc = subprocess.run([sys.executable, "-m", "index", "ask", QUESTION], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=180)
+    proc = run_module("index", "ask", QUESTION, env=env, timeout=180)
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr and "Chroma server" in proc.stderr and "127.0.0.1" in proc.stderr
 
@@ -147,7 +83,6 @@ def test_sync_ask_outage_and_recovery_against_a_real_chroma_server(tmp_path, chr
     chroma_server.start()
     ans = engine.answer_extractive(QUESTION)
     assert not ans.refused and ans.citations[0].doc_id == "reports/sandan.txt"
-    proc = subprocess.run([sys.executable, "-m", "index", "ask", QUESTION, "--json"], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=180)
+    proc = run_module("index", "ask", QUESTION, "--json", env=env, timeout=180)
     assert proc.returncode == 0, proc.stderr
     assert '"reports/sandan.txt"' in proc.stdout

@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from index.bank import BankEntry, QuestionBank, bank_files, read_bank
+from index.bank import QuestionBank, bank_files, read_bank
 from index.everyday import everyday_terms, expand
 from index.relevance import CONSERVATIVE, FEATURES, HIGH, LOW, NONE, RelevanceModel, Signals, asked_types, load_model, type_gap
+from support import REPO, run_module
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +17,6 @@ def core_law_text():
     """The text of the 21 core laws (from the law DB) and the bundled reports: the vocabulary's targets."""
     import tomllib
 
-    from conftest import REPO
     from ingest.lawdb import load_laws
 
     names = tomllib.loads((REPO / "corpus" / "manifest.toml").read_text(encoding="utf-8"))["laws"]["names"]
@@ -123,21 +123,21 @@ def test_model_for_another_embedding_falls_back_to_the_conservative_rule(tmp_pat
     assert same.decide(Signals({"dense1": 5.0}))[0] == HIGH and same.decide(Signals({"dense1": -5.0}))[0] == NONE
 
 
-def test_cli_reports_confidence_exactly_as_refused(use_small_index):
-    import subprocess
-    import sys
-
-    from conftest import REPO
-
+def test_cli_reports_confidence_exactly_as_refused(use_small_index, tmp_path):
+    """One question as the argument, two more through ``--file`` (one process: one model load)."""
     qs = ["监督法第十条规定了什么？", "今天天气怎么样？红烧肉怎么做？", "代表在闭会期间能干些什么？"]
-    out = subprocess.run([sys.executable, "-m", "index", "ask", "--json", *qs[:1]], cwd=REPO, capture_output=True,
-                         text=True, timeout=300)
+    out = run_module("index", "ask", "--json", *qs[:1])
     assert out.returncode == 0, out.stderr
     d = json.loads(out.stdout)
     assert d["confidence"] == "high" and d["refused"] is False and d["citations"]
-    for q in qs[1:]:
-        d = json.loads(subprocess.run([sys.executable, "-m", "index", "ask", "--json", q], cwd=REPO,
-                                      capture_output=True, text=True, timeout=300).stdout)
+    qfile = tmp_path / "q.jsonl"
+    qfile.write_text("".join(json.dumps({"id": n, "q": q}, ensure_ascii=False) + "\n" for n, q in enumerate(qs[1:])),
+                     encoding="utf-8")
+    out = run_module("index", "ask", "--json", "--file", str(qfile))
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [d["id"] for d in lines] == [0, 1]
+    for d in lines:
         assert d["confidence"] in ("high", "low", "none")
         assert (d["confidence"] == "none") == d["refused"]
         assert bool(d["citations"]) == (d["confidence"] != "none")

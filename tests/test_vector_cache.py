@@ -19,9 +19,7 @@ from ingest import lawdb
 from ingest.chunking import chunk_document
 from ingest.sync import run_sync
 from npcqa.settings import Settings
-
-REPO = Path(__file__).resolve().parent.parent
-SUPERVISION = "中华人民共和国各级人民代表大会常务委员会监督法"
+from support import REPO, SUPERVISION
 
 
 def law_only_settings(root: Path, names: list[str], **kw) -> Settings:
