@@ -64,7 +64,7 @@ evals: install
 # the quick ones plus the process-kill tests (-m kills), which mostly wait on subprocesses. The embedding
 # model runs on one thread in each (two processes x two torch threads would spin against each other).
 # The second half's output follows the first's; either failing, or collecting no test (exit 5), fails.
-PYTEST := NPCQA_EMBED_THREADS=1 $(VPY) -m pytest -q -p no:cacheprovider
+PYTEST := NPCQA_EMBED_THREADS=1 $(VPY) -m pytest -q -p no:cacheprovider --durations=5
 TEST_HALF_A := slow and not kills
 TEST_HALF_B := not slow or kills
 test: install browser

@@ -55,10 +55,13 @@ def page(browser, server):
         yield pg
 
 
-def wait_text(page, selector: str, text: str, timeout: float = 60_000) -> None:
-    """Wait until the element (which may not exist yet: hidden Gradio blocks are not in the DOM) shows ``text``."""
-    page.wait_for_function("([s, t]) => (document.querySelector(s) || {innerText: ''}).innerText.includes(t)",
-                           arg=[selector, text], timeout=timeout)
+def wait_text(page, selector: str, text: str, timeout: float = 60_000) -> str:
+    """Wait until the element (which may not exist yet: hidden Gradio blocks are not in the DOM) shows ``text``;
+    returns the element's whole text at that moment (asserting on it needs no second lookup)."""
+    handle = page.wait_for_function(
+        "([s, t]) => { const e = document.querySelector(s); return e && e.innerText.includes(t) ? e.innerText : false; }",
+        arg=[selector, text], timeout=timeout)
+    return handle.json_value()
 
 
 def open_console(page, password: str) -> None:
@@ -176,5 +179,4 @@ def test_login_opens_gated_chat_and_quiz(browser, server):
         page.get_by_role("tab", name="出题").click()
         page.fill("#quiz-source-text textarea, #quiz-source-text input", "query:代表联络站")
         page.click("#quiz-generate")
-        wait_text(page, "#quiz-preview", "答案：")
-        assert "需要登录" not in page.inner_text("#quiz-preview")
+        assert "需要登录" not in wait_text(page, "#quiz-preview", "答案：")

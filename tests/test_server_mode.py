@@ -16,7 +16,7 @@ from support import OPINION_V1, SANDAN_REPORT, ChromaServer, chroma_cli, free_po
 OPINION = OPINION_V1[: OPINION_V1.index("三、")]
 QUESTION = "三单工作法的问题清单、任务清单、责任清单是怎么推进的？"
 
-pytestmark = [pytest.mark.slow, pytest.mark.kills]  # a real `chroma run` server, started twice and stopped mid-test
+pytestmark = pytest.mark.slow  # a real `chroma run` server, started twice and stopped mid-test (runs in make test's slow half)
 
 
 @pytest.fixture
