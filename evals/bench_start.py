@@ -19,26 +19,19 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from npcqa.paths import REPO_ROOT
 from npcqa.readme import update_readme
+from npcqa.serving import ServerExited, free_port, wait_until_serving
 from npcqa.settings import get_settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SERVE_TIMEOUT = 900  # s: a first start on a slow, shared CPU builds the index before serving
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _env(home: Path) -> dict:
@@ -79,24 +72,18 @@ def _rss_mb(pid: int) -> int:
 
 def run_app(home: Path, ask: bool = True) -> dict:
     """Start ``python app.py``; seconds to HTTP 200, then (``ask``) one answer and the RSS after it."""
-    port = _free_port()
+    port = free_port()
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=REPO_ROOT, env=_env(home),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     out: dict = {}
     try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"app exited with {proc.returncode}: {proc.stdout.read()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.perf_counter() - t0 > SERVE_TIMEOUT:
-                raise RuntimeError("app did not serve in time")
-            time.sleep(0.1)
+        try:
+            wait_until_serving(f"http://127.0.0.1:{port}/", proc, SERVE_TIMEOUT, interval=0.1)
+        except ServerExited as exc:
+            raise RuntimeError(f"app exited with {exc.returncode}: {proc.stdout.read()[-2000:]}") from None
+        except TimeoutError:
+            raise RuntimeError("app did not serve in time") from None
         out["http_200_seconds"] = round(time.perf_counter() - t0, 2)
         out["rss_at_http_200_mb"] = _rss_mb(proc.pid)
         if ask:

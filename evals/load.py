@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -26,6 +25,7 @@ import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlparse
+from npcqa.serving import ServerExited, free_port, wait_until_serving
 
 REPO = Path(__file__).resolve().parent.parent
 DEV_SET = Path(__file__).resolve().parent / "dev.jsonl"
@@ -64,12 +64,6 @@ def check_local(url: str) -> str:
     return url if url.endswith("/") else url + "/"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(log_path: Path, start_timeout: float) -> tuple[subprocess.Popen, str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
@@ -78,21 +72,16 @@ def start_server(log_path: Path, start_timeout: float) -> tuple[subprocess.Popen
     log = open(log_path, "w", encoding="utf-8")
     proc = subprocess.Popen([sys.executable, str(REPO / "app.py"), "--host", "127.0.0.1", "--port", str(port)],
                             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + start_timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            log.close()
-            tail = log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
-            raise SystemExit(f"the app exited with status {proc.returncode} before serving:\n{tail}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            pass
-        time.sleep(1)
-    stop_server(proc)
-    raise SystemExit(f"the app did not start within {start_timeout:.0f} s (log: {log_path})")
+    try:
+        wait_until_serving(url, proc, start_timeout, interval=1.0)
+        return proc, url
+    except ServerExited as exc:
+        log.close()
+        tail = log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
+        raise SystemExit(f"the app exited with status {exc.returncode} before serving:\n{tail}") from None
+    except TimeoutError:
+        stop_server(proc)
+        raise SystemExit(f"the app did not start within {start_timeout:.0f} s (log: {log_path})") from None
 
 
 def stop_server(proc: subprocess.Popen) -> None:

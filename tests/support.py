@@ -10,14 +10,13 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import struct
 import subprocess
 import sys
-import time
-import urllib.request
 import zlib
 from pathlib import Path
+
+from npcqa.serving import ServerExited, free_port, wait_until_serving  # noqa: F401  (free_port: for the tests)
 
 REPO = Path(__file__).resolve().parent.parent
 SUPERVISION = "中华人民共和国各级人民代表大会常务委员会监督法"
@@ -213,12 +212,6 @@ class FailingAfter:
         return self.inner.embed_query(text)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def serve(demo):
     """Launch a Gradio Blocks on a free 127.0.0.1 port; yields its URL (ending in /); closes it afterwards."""
@@ -250,17 +243,10 @@ class ChromaServer:
             self.proc = subprocess.Popen([chroma_cli(), "run", "--path", str(self.path), "--host", "127.0.0.1",
                                           "--port", str(self.port)], stdout=log, stderr=subprocess.STDOUT,
                                          env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"chroma run exited with {self.proc.returncode}: {self.log.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v2/heartbeat", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.3)
-        raise RuntimeError(f"chroma run did not answer on port {self.port} within {timeout:.0f} s")
+        try:
+            wait_until_serving(f"http://127.0.0.1:{self.port}/api/v2/heartbeat", self.proc, timeout)
+        except ServerExited as exc:
+            raise RuntimeError(f"chroma run exited with {exc.returncode}: {self.log.read_text()[-2000:]}") from None
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
