@@ -30,12 +30,20 @@ from web.page import (CHAT_PLACEHOLDER, COPY_JS, EXAMPLES, FEEDBACK_MORE, FILTER
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
-# Measured on 2 cores (python -m evals.load, 50 clients × 4 questions, #17): an answer costs the
-# server ~30 ms of CPU, so the queue is CPU-bound and 1, 2, 4 or 8 workers all give ~25 answers/s
-# (p95 2.1 / 2.1 / 1.7 / 1.9 s). 4 keeps one slow LLM answer from holding up the others while the
-# queue (not a rejection) absorbs bursts.
-CONCURRENCY = 4
+# Queue workers. Extractive answers are CPU-bound (the question's embedding, one thread each, then
+# retrieval): one worker per core is best. Measured on 2 cores, AVX2-capped, `python -m evals.load
+# --clients 50 --questions 4` (evals/results/load_avx2_50x4.json): 2 workers p95 2.86 s / 16.3 answers/s,
+# 4 workers 3.12 s / 15.6, 8 workers 3.36 s / 13.9. An LLM answer mostly waits on the endpoint, so with
+# `answer_mode` llm/auto more workers keep one slow answer from holding up the others.
+CPU_BOUND_CONCURRENCY = 2
+LLM_CONCURRENCY = 4
+CONCURRENCY = CPU_BOUND_CONCURRENCY  # the default (extractive) mode's; see queue_concurrency
 QUEUE_MAX = 512
+
+
+def queue_concurrency(settings) -> int:
+    """Queue workers for ``settings``' answer mode (see the measurement above)."""
+    return CPU_BOUND_CONCURRENCY if settings.answer_mode == "extractive" else LLM_CONCURRENCY
 def build_demo(engine, feedback_path: str | Path | None = None, logs_dir: str | Path | None = None,
                settings=None, console=None):
     """The app over ``engine``: 问答, 出题 and 管理 tabs.
@@ -187,7 +195,7 @@ def build_demo(engine, feedback_path: str | Path | None = None, logs_dir: str | 
         demo.load(None, None, None, js=LAYOUT_JS)  # panel open on wide screens; new answers scrolled into view
 
     # api_open=False: /gradio_api/run/<name> may not bypass the queue (and its concurrency limits).
-    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_MAX, api_open=False)
+    demo.queue(default_concurrency_limit=queue_concurrency(settings), max_size=QUEUE_MAX, api_open=False)
     demo.chat_app = app  # the handlers, for tests and tools
     demo.admin_console = console
     # Gradio's upload route is open to every visitor (files land in its temp cache, never in the corpus):

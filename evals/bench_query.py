@@ -2,7 +2,7 @@
 
     python -m evals.bench_query [--clients 4] [--questions 120] [--out evals/results/query_embed.json]
 
-The chat answers several questions at once (``app.CONCURRENCY`` workers). Each question embeds its
+The chat answers several questions at once (``app.queue_concurrency`` workers). Each question embeds its
 query first, and that forward pass used to run under one model lock, so the workers took turns.
 This benchmark embeds the same ``evals/dev.jsonl`` questions three ways in one run, with the
 configured embedding backend and thread count:
@@ -76,7 +76,7 @@ def run(clients: int, n: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m evals.bench_query", description=__doc__.splitlines()[0])
-    ap.add_argument("--clients", type=int, default=4, help="concurrent callers (default: app.CONCURRENCY)")
+    ap.add_argument("--clients", type=int, default=4, help="concurrent callers (the app has 2 workers in extractive mode, 4 with an LLM)")
     ap.add_argument("--questions", type=int, default=120)
     ap.add_argument("--out", type=Path, default=EVALS / "results" / "query_embed.json")
     args = ap.parse_args(argv)

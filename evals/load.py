@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import app
 
-        report["server_concurrency_limit"] = app.CONCURRENCY
+        report["server_concurrency_limit"] = app.queue_concurrency(settings)
     except Exception:  # noqa: BLE001
         pass
     report["index_home"] = str(settings.home) if proc is not None else None
