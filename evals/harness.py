@@ -190,7 +190,10 @@ def latency_markdown() -> str:
     if load:
         lat = load["latency_s"]
         out.append(f"- **Web load** (`python -m evals.load`: {load['clients']} concurrent clients × "
-                   f"{load['questions_per_client']} questions through the Gradio API, localhost): {load['requests']} "
-                   f"requests, {load['errors']} errors, p50 {lat['p50']} s, p95 {lat['p95']} s per answer "
-                   f"(queue concurrency {load['server_concurrency_limit']}; {load['throughput_qps']} answers/s).")
+                   f"{load['questions_per_client']} questions speaking the page's queue protocol, localhost; "
+                   f"{load.get('cpu', 'CPU not recorded')}): {load['requests']} requests, {load['errors']} errors, "
+                   f"{load.get('differs_from_sequential', '?')} answers differing from the sequential ones, "
+                   f"p50 {lat['p50']} s, p95 {lat['p95']} s per answer (queue concurrency "
+                   f"{load['server_concurrency_limit']}; {load['throughput_qps']} answers/s; more runs in the "
+                   f"security section).")
     return "**Speed** (this machine: 2 CPU cores, no GPU)\n\n" + "\n".join(out)
