@@ -128,9 +128,10 @@ class ConvertedEmbedder(SentenceTransformerEmbedder):
       (``torch.inference_mode`` forwards of an ``eval()`` model mutate nothing; an ONNX Runtime
       ``Run`` is thread-safe). Only the Rust fast tokenizer is serialised (``_tokenize_lock``):
       it borrows its state mutably when its padding/truncation settings change, and two threads
-      doing so at once raise "Already borrowed". Measured on 2 cores (evals/results/query_embed.json,
-      ``python -m evals.bench_query``): 4 concurrent query embeddings without the forward lock run
-      ~1.5x the questions per second of one lock, with bitwise the same vectors.
+      doing so at once raise "Already borrowed". Measured on 2 cores (``python -m evals.bench_query``,
+      evals/results/query_embed*.json): with the web app's one thread per forward and two workers,
+      AVX2-capped, 77 questions/s side by side vs 40 behind one lock (1.96x); with two threads and four
+      callers 1.3x; the vectors bitwise those of a lone caller either way.
     """
 
     def __init__(self, path, token_budget: int = 1024, max_batch: int = 32, workers: int = 1, **kw):
