@@ -37,7 +37,6 @@ DEFAULT_PORT = 7860
 # `answer_mode` llm/auto more workers keep one slow answer from holding up the others.
 CPU_BOUND_CONCURRENCY = 2
 LLM_CONCURRENCY = 4
-CONCURRENCY = CPU_BOUND_CONCURRENCY  # the default (extractive) mode's; see queue_concurrency
 QUEUE_MAX = 512
 
 

@@ -31,11 +31,6 @@ import numpy as np
 EVALS = Path(__file__).resolve().parent
 
 
-def _questions(n: int) -> list[str]:
-    rows = [json.loads(line) for line in (EVALS / "dev.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [r["q"] for r in rows][:n]
-
-
 def _timed(fn, questions: list[str], clients: int) -> tuple[float, np.ndarray]:
     start = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:  # worker threads, as the web app's handlers run
@@ -44,13 +39,14 @@ def _timed(fn, questions: list[str], clients: int) -> tuple[float, np.ndarray]:
 
 
 def run(clients: int, n: int) -> dict:
+    from evals.harness import DEV_SET, load_questions
     from index.embedding import make_embedder
     from npcqa.machine import cpu_label
     from npcqa.settings import get_settings
 
     settings = get_settings()
     embedder = make_embedder(settings)
-    questions = _questions(n)
+    questions = [q.q for q in load_questions(DEV_SET)][:n]
     for q in questions:  # untimed pass: the first forward of each new input length is several times slower
         embedder.embed_query(q)
     lock = threading.Lock()

@@ -23,6 +23,7 @@ from index.vector_cache import (BUILD_COMMAND, SHIPPED_BACKEND, SHIPPED_PATH, Ca
 from ingest.chunking import chunk_document
 from ingest.corpus import load_manifest
 from ingest.lawdb import load_laws, package_version
+from ingest.progress import print_json
 from npcqa.machine import cpu_label
 from npcqa.readme import update_readme
 from npcqa.settings import get_settings
@@ -180,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             res = verify(args.path, sample=args.sample)
         except CacheError as exc:
-            print(json.dumps({"error": str(exc)}, ensure_ascii=False))
+            print_json({"error": str(exc)})
             return 1
         res["mb"] = round(args.path.stat().st_size / 1e6, 1)
         if args.readme and res.get("sample"):
